@@ -1,0 +1,1 @@
+"""DVC Cloud: the back end of a province's public-service portal and one-stop desks."""

@@ -1,0 +1,1 @@
+"""Pure domain: dossiers, statuses, deadlines, rules and KPI formulas (standard library only)."""
