@@ -1,0 +1,161 @@
+"""The dossier aggregate and the rules that admit a new submission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.domain.calendar import WorkingCalendar, business_date
+from chalicelib.domain.catalogue import Agency, Procedure
+from chalicelib.domain.codes import dossier_code
+from chalicelib.domain.errors import RuleViolationError
+from chalicelib.domain.events import DomainEvent, DossierSubmitted
+from chalicelib.domain.vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery, Status
+
+
+@dataclass(frozen=True)
+class Applicant:
+    kind: ApplicantKind
+    name: str
+    national_id: str
+    phone: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    type: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SubmitDossier:
+    """Command: an applicant files a dossier for a procedure at an agency."""
+
+    owner_id: str
+    procedure_code: str
+    agency_code: str
+    channel: Channel
+    applicant: Applicant
+    documents: tuple[Document, ...]
+    result_delivery: ResultDelivery
+
+
+@dataclass
+class Dossier:
+    id: str
+    code: str
+    owner_id: str
+    procedure_code: str
+    procedure_name: str
+    agency_code: str
+    agency_path: tuple[str, ...]
+    agency_level: str
+    channel: Channel
+    online_form: OnlineForm
+    applicant: Applicant
+    documents: tuple[Document, ...]
+    result_delivery: ResultDelivery
+    status: Status
+    submitted_at: datetime
+    appointment_at: datetime
+    fees_total: int
+    version: int = 0
+    events: list[DomainEvent] = field(default_factory=list)
+
+
+def check_admissible(cmd: SubmitDossier, procedure: Procedure, agency: Agency) -> None:
+    """Raise `RuleViolationError` with the rule's own code when the catalogue forbids this submission."""
+    if not procedure.is_offered_at(agency):
+        raise RuleViolationError(
+            f"Thủ tục {procedure.code} không được giải quyết tại {agency.name}. "
+            f"(Procedure {procedure.code} is not handled by agency {agency.code}.)",
+            code="PROCEDURE_NOT_AT_AGENCY",
+        )
+    if cmd.channel.is_online and procedure.online_form == OnlineForm.NONE:
+        raise RuleViolationError(
+            f"Thủ tục {procedure.code} chưa cung cấp dịch vụ công trực tuyến; vui lòng nộp tại bộ phận một cửa. "
+            "(This procedure is not offered online.)",
+            code="PROCEDURE_NOT_ONLINE",
+        )
+    if procedure.internal and cmd.applicant.kind != ApplicantKind.STATE_BODY:
+        raise RuleViolationError(
+            "Đây là thủ tục nội bộ, chỉ cơ quan nhà nước được nộp. (Internal procedures are filed by state bodies.)",
+            code="INTERNAL_PROCEDURE",
+        )
+    if cmd.result_delivery == ResultDelivery.POST and not procedure.postal_result:
+        raise RuleViolationError(
+            "Kết quả của thủ tục này không được trả qua bưu chính. (Results of this procedure cannot go by post.)",
+            code="POSTAL_RESULT_NOT_ALLOWED",
+        )
+    if cmd.result_delivery == ResultDelivery.ONLINE and procedure.online_form == OnlineForm.NONE:
+        raise RuleViolationError(
+            "Thủ tục này không trả kết quả trực tuyến. (This procedure does not issue results online.)",
+            code="ONLINE_RESULT_NOT_ALLOWED",
+        )
+    given = {doc.type for doc in cmd.documents}
+    missing = [doc for doc in procedure.required_documents if doc.type not in given]
+    if missing:
+        raise RuleViolationError(
+            "Hồ sơ còn thiếu giấy tờ: " + "; ".join(doc.name for doc in missing) + ". (Required documents are missing.)",
+            code="MISSING_DOCUMENTS",
+            details={"missing_document_types": [doc.type for doc in missing]},
+        )
+
+
+def submit(
+    cmd: SubmitDossier,
+    procedure: Procedure,
+    agency: Agency,
+    calendar: WorkingCalendar,
+    *,
+    now: datetime,
+    dossier_id: str,
+    event_id: str,
+    sequence: int,
+) -> Dossier:
+    """A new dossier: online channels are registered and await receipt; paper ones are received on the spot.
+
+    The appointment is counted from `now` in working days; for online filings it is provisional until an
+    officer receives the dossier.
+    """
+    check_admissible(cmd, procedure, agency)
+    status = Status.REGISTERED if cmd.channel.is_online else Status.RECEIVED
+    dossier = Dossier(
+        id=dossier_id,
+        code=dossier_code(agency.code, business_date(now), sequence),
+        owner_id=cmd.owner_id,
+        procedure_code=procedure.code,
+        procedure_name=procedure.name,
+        agency_code=agency.code,
+        agency_path=agency.path,
+        agency_level=agency.level.value,
+        channel=cmd.channel,
+        online_form=procedure.online_form,
+        applicant=cmd.applicant,
+        documents=cmd.documents,
+        result_delivery=cmd.result_delivery,
+        status=status,
+        submitted_at=now,
+        appointment_at=calendar.appointment(now, procedure.processing_days),
+        fees_total=procedure.fees_total,
+    )
+    dossier.events.append(
+        DossierSubmitted(
+            event_id=event_id,
+            occurred_at=now,
+            dossier_id=dossier.id,
+            dossier_code=dossier.code,
+            procedure_code=procedure.code,
+            agency_code=agency.code,
+            agency_path=agency.path,
+            agency_level=agency.level.value,
+            channel=cmd.channel.value,
+            online_form=procedure.online_form.value,
+            applicant_kind=cmd.applicant.kind.value,
+            status=status.value,
+            status_code=status.national_code,
+            fees_total=procedure.fees_total,
+        )
+    )
+    return dossier

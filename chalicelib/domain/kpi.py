@@ -1,0 +1,72 @@
+"""KPI formulas over stored counter values: counts by channel and online form, and the online shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.vocabulary import Channel, OnlineForm
+
+
+@dataclass(frozen=True)
+class Ratio:
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self) -> float | None:
+        """Percentage rounded to two places; None when there is nothing to divide by."""
+        if self.denominator == 0:
+            return None
+        return round(100 * self.numerator / self.denominator, 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"numerator": self.numerator, "denominator": self.denominator, "percent": self.percent}
+
+
+@dataclass(frozen=True)
+class FilingFigures:
+    total: int
+    by_channel: dict[str, int]
+    by_online_form: dict[str, int]
+
+    @property
+    def online_share(self) -> Ratio:
+        """Target 3.3: dossiers filed online from anywhere over all dossiers filed."""
+        return Ratio(self.by_channel[Channel.ONLINE.value], self.total)
+
+    @property
+    def online_any_share(self) -> Ratio:
+        """Online from anywhere plus online with help at a desk."""
+        online = self.by_channel[Channel.ONLINE.value] + self.by_channel[Channel.ONLINE_ASSISTED.value]
+        return Ratio(online, self.total)
+
+
+def filing_figures(metrics: Mapping[str, int]) -> FilingFigures:
+    """Sum the `filed|channel=..|form=..` counters into totals by channel and by online form."""
+    by_channel = {channel.value: 0 for channel in Channel}
+    by_form = {form.value: 0 for form in OnlineForm}
+    total = 0
+    for metric, value in metrics.items():
+        name, *labels = metric.split("|")
+        if name != "filed":
+            continue
+        tags = dict(label.split("=", 1) for label in labels)
+        by_channel[tags["channel"]] = by_channel.get(tags["channel"], 0) + value
+        by_form[tags["form"]] = by_form.get(tags["form"], 0) + value
+        total += value
+    return FilingFigures(total=total, by_channel=by_channel, by_online_form=by_form)
+
+
+def months_of_period(period: str) -> list[str]:
+    """`2026-11` → that month; `2026-Q4` → its three months. Raises ValueError for anything else."""
+    year, _, part = period.partition("-")
+    if len(year) != 4 or not year.isdigit():
+        raise ValueError(f"not a period: {period!r}")
+    if part.startswith("Q") and part[1:] in {"1", "2", "3", "4"}:
+        first = 3 * (int(part[1:]) - 1) + 1
+        return [f"{year}-{month:02d}" for month in range(first, first + 3)]
+    if len(part) == 2 and part.isdigit() and 1 <= int(part) <= 12:
+        return [f"{year}-{part}"]
+    raise ValueError(f"not a period: {period!r}")

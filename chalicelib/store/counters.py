@@ -1,0 +1,132 @@
+"""Compliance counters: exactly-once application of a batch's sums, and the reads reports make.
+
+Each event is counted once however often it arrives: a marker item `EVENT#{id}` is written in the same
+transaction as the counter increments it contributes to, on condition that it does not exist yet.
+A transaction holds at most 100 actions, so a batch is applied in as few transactions as fit, each
+carrying its events' markers and one increment per counter the events touch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.counting import CounterKey, deltas
+from chalicelib.settings import Settings
+from chalicelib.store.models import AppliedEventModel, CounterModel
+
+MAX_TRANSACTION_ACTIONS = 100
+MARKER_TTL = timedelta(days=400)  # longer than SQS retention and the archive replay window we support
+
+
+def counter_pk(scope: str, period: str) -> str:
+    return f"{scope}#{period}"
+
+
+def marker_pk(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
+@dataclass
+class ApplyStats:
+    events_applied: int = 0
+    events_skipped: int = 0  # already counted before (a redelivery)
+    transactions: int = 0
+    counter_writes: int = 0
+    marker_writes: int = 0
+
+
+def already_applied(event_ids: Iterable[str]) -> set[str]:
+    keys = [(marker_pk(event_id), "APPLIED") for event_id in set(event_ids)]
+    return {item.pk.removeprefix("EVENT#") for item in AppliedEventModel.batch_get(keys)}
+
+
+def plan_chunks(events: Sequence[tuple[str, Counter[CounterKey]]]) -> list[list[tuple[str, Counter[CounterKey]]]]:
+    """Group events so each transaction's markers plus distinct counters stay within the action limit."""
+    chunks: list[list[tuple[str, Counter[CounterKey]]]] = []
+    current: list[tuple[str, Counter[CounterKey]]] = []
+    touched: set[CounterKey] = set()
+    for event_id, event_deltas in events:
+        grown = touched | set(event_deltas)
+        if current and len(current) + 1 + len(grown) > MAX_TRANSACTION_ACTIONS:
+            chunks.append(current)
+            current, grown = [], set(event_deltas)
+        current.append((event_id, event_deltas))
+        touched = grown
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+class CounterStore:
+    def __init__(self, settings: Settings, now: Callable[[], datetime]) -> None:
+        self._settings = settings
+        self._now = now
+
+    def apply(self, details: Iterable[Mapping[str, Any]]) -> ApplyStats:
+        """Count every event not counted before; safe to call again with any of the same events."""
+        stats = ApplyStats()
+        unique: dict[str, Counter[CounterKey]] = {}
+        for detail in details:
+            if detail["event_id"] in unique:
+                stats.events_skipped += 1
+                continue
+            unique[detail["event_id"]] = deltas(detail)
+        done = already_applied(unique)
+        stats.events_skipped += len(done)
+        pending = [(event_id, d) for event_id, d in unique.items() if event_id not in done]
+        for chunk in plan_chunks(pending):
+            self._apply_chunk(chunk, stats)
+        return stats
+
+    def _apply_chunk(self, chunk: list[tuple[str, Counter[CounterKey]]], stats: ApplyStats) -> None:
+        while chunk:
+            total: Counter[CounterKey] = Counter()
+            for _, event_deltas in chunk:
+                total.update(event_deltas)
+            try:
+                self._transact(chunk, total)
+            except TransactWriteError as exc:
+                # Another consumer counted some of these meanwhile (a concurrent redelivery): drop those
+                # events and try the rest; any other failure propagates so the batch is retried.
+                lost = {
+                    chunk[i][0]
+                    for i, reason in enumerate(exc.cancellation_reasons[: len(chunk)])
+                    if reason and reason.code == "ConditionalCheckFailed"
+                }
+                if not lost:
+                    raise
+                stats.events_skipped += len(lost)
+                chunk = [entry for entry in chunk if entry[0] not in lost]
+                continue
+            stats.transactions += 1
+            stats.events_applied += len(chunk)
+            stats.marker_writes += len(chunk)
+            stats.counter_writes += len(total)
+            return
+
+    def _transact(self, chunk: list[tuple[str, Counter[CounterKey]]], total: Counter[CounterKey]) -> None:
+        expires_at = int((self._now() + MARKER_TTL).timestamp())
+        with TransactWrite(connection=Connection(region=self._settings.region)) as transaction:
+            for event_id, _ in chunk:
+                marker = AppliedEventModel(marker_pk(event_id), "APPLIED", expires_at=expires_at)
+                transaction.save(marker, condition=AppliedEventModel.pk.does_not_exist())
+            for key, amount in sorted(total.items()):
+                counter = CounterModel(counter_pk(key.scope, key.period), key.metric)
+                transaction.update(counter, actions=[CounterModel.value.add(amount)])
+
+    @staticmethod
+    def read(scope: str, periods: Iterable[str]) -> dict[str, int]:
+        """Metric → value summed over the periods; one query per month."""
+        sums: Counter[str] = Counter()
+        for period in periods:
+            for item in CounterModel.query(counter_pk(scope, period)):
+                sums[item.sk] += int(item.value)
+        return dict(sums)

@@ -1,0 +1,175 @@
+"""pynamodb models: the persistence schema of the three tables. Not domain objects; see the repositories.
+
+Table names and keys come from `chalicelib.topology`; `bind_models` points the models at a stage's tables.
+Item layout (`pk`, `sk`):
+  dossiers   DOSSIER#{id} / DOSSIER            the dossier, versioned
+             DOSSIER#{id} / HISTORY#{version}  one audit entry per change
+             DOSSIER#{id} / OUTBOX#{version}#{n}  an event waiting for the stream relay (kind = outbox)
+             SEQ#{agency}#{YYMMDD} / SEQ       the agency's dossier-code sequence for a day
+             IDEMPOTENCY#{owner}#{key} / IDEMPOTENCY  a remembered response for an Idempotency-Key
+  catalogue  AGENCY#{code} / AGENCY, PROCEDURE#{code} / PROCEDURE
+  counters   {scope}#{YYYY-MM} / {metric}      a compliance counter
+             EVENT#{event id} / APPLIED        marks an event as counted (expires after the replay window)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import topology
+from chalicelib.settings import Settings
+
+
+class OwnerIndex(GlobalSecondaryIndex["DossierModel"]):
+    class Meta:
+        index_name = topology.DOSSIERS.indexes[0].name
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    submitted_at = UnicodeAttribute(range_key=True)
+
+
+class DossierModel(Model):
+    class Meta:
+        table_name = topology.DOSSIERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="dossier")
+    dossier_id = UnicodeAttribute()
+    code = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    procedure_code = UnicodeAttribute()
+    procedure_name = UnicodeAttribute()
+    agency_code = UnicodeAttribute()
+    agency_path = ListAttribute(of=UnicodeAttribute)  # type: ignore[var-annotated]
+    agency_level = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    online_form = UnicodeAttribute()
+    applicant = JSONAttribute()  # personal data: stays in this item, never in events or logs
+    documents = JSONAttribute()
+    result_delivery = UnicodeAttribute()
+    status = UnicodeAttribute()
+    status_code = NumberAttribute()
+    submitted_at = UnicodeAttribute()
+    appointment_at = UnicodeAttribute()
+    fees_total = NumberAttribute()
+    version = VersionAttribute()
+    by_owner = OwnerIndex()
+
+
+class HistoryModel(Model):
+    class Meta:
+        table_name = topology.DOSSIERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="history")
+    version = NumberAttribute()
+    at = UnicodeAttribute()
+    actor_id = UnicodeAttribute()
+    actor_role = UnicodeAttribute()
+    action = UnicodeAttribute()
+    from_status = UnicodeAttribute(null=True)
+    to_status = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    internal = BooleanAttribute(default=False)
+    request_id = UnicodeAttribute(null=True)
+
+
+class OutboxModel(Model):
+    class Meta:
+        table_name = topology.DOSSIERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default=topology.OUTBOX_KIND)
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    schema = UnicodeAttribute()
+    detail = UnicodeAttribute()  # the event detail as JSON text, exactly as it will be published
+    occurred_at = UnicodeAttribute()
+    expires_at = NumberAttribute()  # TTL: the outbox is a hand-off, history is the record
+
+
+class SequenceModel(Model):
+    class Meta:
+        table_name = topology.DOSSIERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="SEQ")
+    kind = UnicodeAttribute(default="sequence")
+    value = NumberAttribute(default=0)
+
+
+class IdempotencyModel(Model):
+    class Meta:
+        table_name = topology.DOSSIERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="IDEMPOTENCY")
+    kind = UnicodeAttribute(default="idempotency")
+    request_hash = UnicodeAttribute()
+    status_code = NumberAttribute()
+    response = JSONAttribute()
+    expires_at = NumberAttribute()
+
+
+class CatalogueModel(Model):
+    class Meta:
+        table_name = topology.CATALOGUE.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    data = JSONAttribute()
+
+
+class CounterModel(Model):
+    class Meta:
+        table_name = topology.COUNTERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    value = NumberAttribute(default=0)
+
+
+class AppliedEventModel(Model):
+    class Meta:
+        table_name = topology.COUNTERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="APPLIED")
+    expires_at = NumberAttribute()
+
+
+_TABLE_OF: dict[type[Model], topology.TableSpec] = {
+    DossierModel: topology.DOSSIERS,
+    HistoryModel: topology.DOSSIERS,
+    OutboxModel: topology.DOSSIERS,
+    SequenceModel: topology.DOSSIERS,
+    IdempotencyModel: topology.DOSSIERS,
+    CatalogueModel: topology.CATALOGUE,
+    CounterModel: topology.COUNTERS,
+    AppliedEventModel: topology.COUNTERS,
+}
+
+
+def bind_models(settings: Settings) -> None:
+    """Point every model at the stage's tables. Endpoints come from botocore's own settings
+    (`AWS_ENDPOINT_URL_DYNAMODB` locally), so the code path is the one used on AWS."""
+    for model, spec in _TABLE_OF.items():
+        meta: Any = model.Meta
+        meta.table_name = settings.table(spec)
+        meta.region = settings.region
+        model._connection = None

@@ -1,0 +1,122 @@
+"""The unit of work: a command's writes gathered and committed as one `TransactWriteItems`.
+
+A dossier, its history entry, its outbox events and any remembered idempotent response land together
+or not at all. Failed conditions are translated into domain errors here, by which item failed, never
+by reading messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.dossier import Dossier
+from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.history import HistoryEntry
+from chalicelib.settings import Settings
+from chalicelib.store import dossiers as dossier_items
+from chalicelib.store.catalogue import CatalogueRepository
+from chalicelib.store.models import DossierModel, IdempotencyModel, SequenceModel
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class RememberedResponse:
+    request_hash: str
+    status_code: int
+    body: dict[str, Any]
+
+
+class IdempotencyKeyRaceError(ConflictError):
+    """Another request with the same key committed first; the caller re-reads what it remembered."""
+
+    code = "IDEMPOTENCY_RACE"
+
+
+@dataclass
+class _Write:
+    label: str
+    item: Model
+    condition: Any = None
+
+
+@dataclass
+class DynamoUnitOfWork:
+    settings: Settings
+    catalogue: CatalogueRepository
+    _writes: list[_Write] = field(default_factory=list)
+
+    # reads -----------------------------------------------------------------------------------------
+    def get_dossier(self, dossier_id: str) -> Dossier | None:
+        return dossier_items.get(dossier_id)
+
+    def remembered(self, owner_id: str, key: str) -> RememberedResponse | None:
+        try:
+            item = IdempotencyModel.get(_idempotency_pk(owner_id, key), "IDEMPOTENCY")
+        except IdempotencyModel.DoesNotExist:
+            return None
+        return RememberedResponse(item.request_hash, int(item.status_code), item.response)
+
+    def next_sequence(self, agency_code: str, day: date) -> int:
+        """Atomically take the agency's next number for the day. A number taken by a command that then
+        fails is never reused: codes stay unique, and a gap is the price (the national rule allows it)."""
+        item = SequenceModel(f"SEQ#{agency_code}#{day:%y%m%d}", "SEQ")
+        item.update(actions=[SequenceModel.value.add(1)])
+        return int(item.value)
+
+    # writes ----------------------------------------------------------------------------------------
+    def add_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
+        item = dossier_items.to_item(dossier)
+        self._writes.append(_Write("dossier", item, DossierModel.pk.does_not_exist()))
+        self._record_history_and_events(dossier, entry)
+
+    def _record_history_and_events(self, dossier: Dossier, entry: HistoryEntry) -> None:
+        self._writes.append(_Write("history", dossier_items.history_item(dossier.id, entry)))
+        for position, event in enumerate(dossier.events):
+            self._writes.append(_Write("outbox", dossier_items.outbox_item(dossier.id, entry.version, position, event)))
+        dossier.events.clear()
+
+    def remember(self, owner_id: str, key: str, request_hash: str, status_code: int, body: dict[str, Any], now: datetime) -> None:
+        item = IdempotencyModel(
+            _idempotency_pk(owner_id, key),
+            "IDEMPOTENCY",
+            request_hash=request_hash,
+            status_code=status_code,
+            response=body,
+            expires_at=int((now + IDEMPOTENCY_TTL).timestamp()),
+        )
+        self._writes.append(_Write("idempotency", item, IdempotencyModel.pk.does_not_exist()))
+
+    def commit(self) -> None:
+        writes, self._writes = self._writes, []
+        if not writes:
+            return
+        connection = Connection(region=self.settings.region)
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                for write in writes:
+                    transaction.save(write.item, condition=write.condition)
+        except TransactWriteError as exc:
+            failed = [w.label for w, reason in zip(writes, exc.cancellation_reasons) if reason and reason.code == "ConditionalCheckFailed"]
+            if "idempotency" in failed:
+                raise IdempotencyKeyRaceError("same Idempotency-Key committed concurrently") from exc
+            if "dossier" in failed:
+                raise ConflictError(
+                    "Hồ sơ đã bị thay đổi bởi người khác; vui lòng tải lại. (The dossier changed meanwhile.)",
+                    code="VERSION_CONFLICT",
+                ) from exc
+            raise
+
+    def rollback(self) -> None:
+        self._writes.clear()
+
+
+def _idempotency_pk(owner_id: str, key: str) -> str:
+    return f"IDEMPOTENCY#{owner_id}#{key}"

@@ -1,0 +1,139 @@
+"""The one place for every resource fact: tables and indexes, the bus, event patterns, queues, mappings.
+
+The deployed stack (`infra/cloudformation.py`), the local stack (`infra/provision.py`, the event-source
+runner) and the runtime code all read these definitions, so a name or a pattern cannot differ between them.
+Physical names are `dvc-{stage}-{logical}`; the runtime learns them from `Settings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EVENT_SOURCE = "dvc.dossiers"
+
+
+class EventType:
+    """Names of the domain events published on the bus (past tense, as `detail-type`)."""
+
+    DOSSIER_SUBMITTED = "DossierSubmitted"
+
+    ALL: tuple[str, ...] = (DOSSIER_SUBMITTED,)
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: str
+    range_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical: str
+    hash_key: str = "pk"
+    range_key: str | None = "sk"
+    attributes: dict[str, str] = field(default_factory=dict)  # name -> S | N, for keys and index keys
+    indexes: tuple[Index, ...] = ()
+    stream_view: str | None = None  # NEW_IMAGE, NEW_AND_OLD_IMAGES, ...
+    ttl_attribute: str | None = None
+
+    def physical(self, stage: str) -> str:
+        return f"dvc-{stage}-{self.logical}"
+
+
+DOSSIERS = TableSpec(
+    logical="dossiers",
+    attributes={"pk": "S", "sk": "S", "owner_id": "S", "submitted_at": "S"},
+    indexes=(Index("by_owner", "owner_id", "submitted_at"),),
+    stream_view="NEW_IMAGE",
+    ttl_attribute="expires_at",
+)
+CATALOGUE = TableSpec(logical="catalogue", attributes={"pk": "S", "sk": "S"})
+COUNTERS = TableSpec(logical="counters", attributes={"pk": "S", "sk": "S"}, ttl_attribute="expires_at")
+
+TABLES: tuple[TableSpec, ...] = (DOSSIERS, CATALOGUE, COUNTERS)
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical: str
+    visibility_timeout_s: int = 60
+    max_receive_count: int = 5  # deliveries before the message moves to the dead-letter queue
+    dlq_retention_s: int = 14 * 24 * 3600
+
+    def physical(self, stage: str) -> str:
+        return f"dvc-{stage}-{self.logical}"
+
+    def dlq_physical(self, stage: str) -> str:
+        return f"dvc-{stage}-{self.logical}-dlq"
+
+
+COUNTERS_QUEUE = QueueSpec(logical="counters")
+RELAY_DLQ = QueueSpec(logical="relay-failures")  # on-failure destination of the stream mapping
+QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ)
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    logical: str
+    pattern: dict[str, Any]
+    queue: QueueSpec
+
+    def physical(self, stage: str) -> str:
+        return f"dvc-{stage}-{self.logical}"
+
+
+BUS_LOGICAL = "events"
+
+
+def bus_name(stage: str) -> str:
+    return f"dvc-{stage}-{BUS_LOGICAL}"
+
+
+COUNTERS_RULE = RuleSpec(
+    logical="dossier-events-to-counters",
+    pattern={"source": [EVENT_SOURCE], "detail-type": list(EventType.ALL)},
+    queue=COUNTERS_QUEUE,
+)
+RULES: tuple[RuleSpec, ...] = (COUNTERS_RULE,)
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """A DynamoDB stream → Lambda mapping, as `AWS::Lambda::EventSourceMapping` configures it."""
+
+    function: str
+    table: TableSpec
+    batch_size: int
+    max_retry_attempts: int
+    bisect_on_error: bool
+    filter_pattern: dict[str, Any]
+    on_failure: QueueSpec
+
+
+@dataclass(frozen=True)
+class QueueMapping:
+    """An SQS → Lambda mapping with partial batch responses."""
+
+    function: str
+    queue: QueueSpec
+    batch_size: int
+    batching_window_s: int
+
+
+OUTBOX_KIND = "outbox"
+
+RELAY_MAPPING = StreamMapping(
+    function="relay",
+    table=DOSSIERS,
+    batch_size=100,
+    max_retry_attempts=10,
+    bisect_on_error=True,
+    filter_pattern={"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": [OUTBOX_KIND]}}}},
+    on_failure=RELAY_DLQ,
+)
+COUNTERS_MAPPING = QueueMapping(function="counters", queue=COUNTERS_QUEUE, batch_size=100, batching_window_s=1)
+
+STREAM_MAPPINGS: tuple[StreamMapping, ...] = (RELAY_MAPPING,)
+QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (COUNTERS_MAPPING,)
