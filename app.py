@@ -1,0 +1,17 @@
+"""The Chalice app: created here, its blueprints registered; everything that runs lives in chalicelib."""
+
+from __future__ import annotations
+
+import os
+
+from chalice import Chalice
+
+from chalicelib.handlers import api_dev, api_dossiers, api_reports, api_system, events
+
+app = Chalice(app_name="dvc-cloud")
+app.register_blueprint(api_system.bp)
+app.register_blueprint(api_dossiers.bp)
+app.register_blueprint(api_reports.bp)
+app.register_blueprint(events.bp)
+if os.environ.get("DVC_STAGE", "local") == "local":
+    app.register_blueprint(api_dev.bp)  # development tokens never exist outside the local stage

@@ -1,0 +1,71 @@
+"""The composition root: builds the real adapters once per container, lazily, and hands them out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Any
+
+import boto3
+
+from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.ids import new_id
+from chalicelib.integrations.event_bus import EventBridgePublisher
+from chalicelib.settings import Settings
+from chalicelib.store.calendar import province_calendar
+from chalicelib.store.catalogue import CatalogueRepository
+from chalicelib.store.counters import CounterStore
+from chalicelib.store.models import bind_models
+from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    now: Callable[[], datetime] = utc_now
+    new_id: Callable[[], str] = new_id
+    _calendars: dict[int, WorkingCalendar] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bind_models(self.settings)
+
+    @cached_property
+    def catalogue(self) -> CatalogueRepository:
+        return CatalogueRepository(ttl_s=self.settings.catalogue_cache_s)
+
+    @cached_property
+    def counters(self) -> CounterStore:
+        return CounterStore(self.settings, self.now)
+
+    @cached_property
+    def events_client(self) -> Any:
+        return boto3.client("events", region_name=self.settings.region)
+
+    @cached_property
+    def publisher(self) -> EventBridgePublisher:
+        return EventBridgePublisher(self.events_client, self.settings.bus_name)
+
+    def unit_of_work(self) -> DynamoUnitOfWork:
+        return DynamoUnitOfWork(self.settings, self.catalogue)
+
+    def calendar_for(self, year: int) -> WorkingCalendar:
+        if year not in self._calendars:
+            self._calendars[year] = province_calendar([year])
+        return self._calendars[year]
+
+
+_container: Container | None = None
+
+
+def container() -> Container:
+    """The container of this process, built on first use from the environment."""
+    global _container
+    if _container is None:
+        _container = Container(Settings.from_env())
+    return _container

@@ -1,0 +1,44 @@
+"""Local-stage only: mint development tokens so a person can try the API with curl."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.auth import mint_dev_token
+from chalicelib.bootstrap import container
+from chalicelib.domain.errors import NotFoundError
+from chalicelib.handlers.http import RouteDoc, endpoint, json_body
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/v1/dev/tokens", methods=["POST"])
+@endpoint(
+    RouteDoc(
+        summary="Mint a development token (local stage only)",
+        request_schema="dev-token-request.v1.json",
+        response_schema="dev-token.v1.json",
+        auth=False,
+        errors=(400, 404),
+    )
+)
+def token() -> dict[str, Any]:
+    c = container()
+    if not c.settings.is_local:
+        raise NotFoundError("Not found.", code="ROUTE_NOT_FOUND")
+    body = json_body(bp, "dev-token-request.v1.json")
+    role = body["role"]
+    sub = body.get("sub", f"dev-{role}")
+    value = mint_dev_token(
+        c.settings,
+        role=role,
+        sub=sub,
+        name=body.get("name", f"Người dùng thử ({role})"),
+        agency=body.get("agency"),
+        ttl=timedelta(seconds=body.get("ttl_seconds", 12 * 3600)),
+        now=c.now(),
+    )
+    return {"token": value, "token_type": "Bearer", "role": role, "sub": sub}

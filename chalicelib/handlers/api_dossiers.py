@@ -1,0 +1,108 @@
+"""Routes for applicants' dossiers: submit, read one, list one's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.auth import require_role
+from chalicelib.bootstrap import container
+from chalicelib.domain.dossier import Applicant, Document, SubmitDossier
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.vocabulary import ApplicantKind, Channel, ResultDelivery
+from chalicelib.handlers.http import (
+    RouteDoc,
+    current_actor,
+    decode_cursor,
+    encode_cursor,
+    endpoint,
+    json_body,
+    query_int,
+    request_id,
+)
+from chalicelib.services import queries
+from chalicelib.services.submission import request_hash, submit_dossier
+
+bp = Blueprint(__name__)
+
+SUBMITTERS = ("citizen", "organisation", "officer")
+
+
+def _command(body: dict[str, Any], owner_id: str) -> SubmitDossier:
+    applicant = body["applicant"]
+    return SubmitDossier(
+        owner_id=owner_id,
+        procedure_code=body["procedure_code"],
+        agency_code=body["agency_code"],
+        channel=Channel(body["channel"]),
+        applicant=Applicant(
+            kind=ApplicantKind(applicant["kind"]),
+            name=applicant["name"].strip(),
+            national_id=applicant["national_id"],
+            phone=applicant["phone"],
+            email=applicant.get("email"),
+        ),
+        documents=tuple(Document(d["type"], d["name"]) for d in body["documents"]),
+        result_delivery=ResultDelivery(body["result_delivery"]),
+    )
+
+
+@bp.route("/v1/dossiers", methods=["POST"])
+@endpoint(
+    RouteDoc(
+        summary="Submit a dossier",
+        request_schema="submit-dossier.v1.json",
+        response_schema="dossier.v1.json",
+        success_status=201,
+        headers=(("Idempotency-Key", "Repeat a submission safely: same key and body give the same response"),),
+        errors=(400, 401, 403, 404, 422),
+    )
+)
+def submit() -> Response:
+    actor = current_actor(bp)
+    require_role(actor, *SUBMITTERS)
+    body = json_body(bp, "submit-dossier.v1.json")
+    key = bp.current_request.headers.get("idempotency-key")
+    if key is not None and not (1 <= len(key) <= 128 and key.isprintable()):
+        raise ValidationError("Idempotency-Key phải dài 1–128 ký tự in được.", code="IDEMPOTENCY_KEY_INVALID")
+    c = container()
+    result = submit_dossier(
+        _command(body, actor.user_id),
+        c.unit_of_work(),
+        actor=actor,
+        calendar_for=c.calendar_for,
+        now=c.now(),
+        new_id=c.new_id,
+        idempotency_key=key,
+        body_hash=request_hash(body),
+        request_id=request_id(bp),
+    )
+    headers = {"Location": f"/v1/dossiers/{result.body['id']}"}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body=result.body, status_code=result.status_code, headers=headers)
+
+
+@bp.route("/v1/dossiers/{dossier_id}", methods=["GET"])
+@endpoint(RouteDoc(summary="Read a dossier (its owner, its agency's officers, admins)",
+                   response_schema="dossier.v1.json", errors=(401, 404)))
+def get_one(dossier_id: str) -> dict[str, Any]:
+    return queries.get_dossier(dossier_id, current_actor(bp))
+
+
+@bp.route("/v1/dossiers", methods=["GET"])
+@endpoint(
+    RouteDoc(
+        summary="List the caller's own dossiers, newest first",
+        response_schema="dossier-page.v1.json",
+        query=(("limit", "page size, 1..100 (default 20)", False), ("cursor", "from the previous page", False)),
+        errors=(400, 401, 403),
+    )
+)
+def list_mine() -> dict[str, Any]:
+    actor = current_actor(bp)
+    limit = query_int(bp, "limit", 20, 1, 100)
+    cursor = decode_cursor((bp.current_request.query_params or {}).get("cursor"))
+    items, next_key = queries.list_my_dossiers(actor, limit, cursor)
+    return {"items": items, "next_cursor": encode_cursor(next_key)}

@@ -1,0 +1,79 @@
+"""Event handlers: the stream relay (DynamoDB stream → bus) and the counters consumer (queue → counters).
+
+Both answer with a partial batch response so AWS retries only what failed: the stream mapping from the
+first failed record on, the queue mapping just the failed messages (then their dead-letter queue).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, SQSEvent
+from chalice import Blueprint
+
+from chalicelib.bootstrap import container
+from chalicelib.services.counting import IncomingEvent, count_batch
+from chalicelib.services.relay import OutboxRecord, relay
+from chalicelib.topology import COUNTERS_MAPPING, OUTBOX_KIND, RELAY_MAPPING
+
+bp = Blueprint(__name__)
+logger = Logger(service="dvc-events")
+
+
+def _outbox_records(event: dict[str, Any]) -> list[OutboxRecord]:
+    records = []
+    for record in DynamoDBStreamEvent(event).records:
+        stream = record.dynamodb
+        if record.raw_event.get("eventName") != "INSERT" or stream is None:
+            continue
+        image = stream.new_image or {}
+        if image.get("kind") != OUTBOX_KIND:
+            continue  # the mapping's filter already drops these on AWS; the check keeps the handler honest
+        records.append(
+            OutboxRecord(
+                record_id=str(stream.sequence_number),
+                event_type=str(image["event_type"]),
+                schema=str(image["schema"]),
+                detail=json.loads(str(image["detail"])),
+            )
+        )
+    return records
+
+
+@bp.lambda_function(name=RELAY_MAPPING.function)
+def relay_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result = relay(_outbox_records(event), container().publisher)
+    logger.info(
+        "relayed outbox events",
+        extra={"published": result.published, "failed": len(result.failed_record_ids),
+               "invalid": len(result.invalid_record_ids)},
+    )
+    return {"batchItemFailures": [{"itemIdentifier": rid} for rid in result.failed_record_ids]}
+
+
+def _incoming(event: dict[str, Any]) -> tuple[list[IncomingEvent], list[str]]:
+    parsed: list[IncomingEvent] = []
+    unreadable: list[str] = []
+    for record in SQSEvent(event).records:
+        try:
+            envelope = json.loads(record.body)
+            parsed.append(IncomingEvent(record.message_id, str(envelope["detail-type"]), envelope["detail"]))
+        except (ValueError, KeyError, TypeError):
+            unreadable.append(record.message_id)
+    return parsed, unreadable
+
+
+@bp.lambda_function(name=COUNTERS_MAPPING.function)
+def counters_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    incoming, unreadable = _incoming(event)
+    result = count_batch(incoming, container().counters)
+    failed = unreadable + result.rejected_message_ids
+    stats = result.stats
+    logger.info(
+        "counted events",
+        extra={"applied": stats.events_applied, "skipped": stats.events_skipped, "failed": len(failed),
+               "transactions": stats.transactions, "counter_writes": stats.counter_writes},
+    )
+    return {"batchItemFailures": [{"itemIdentifier": mid} for mid in failed]}

@@ -1,0 +1,118 @@
+"""The OpenAPI 3.1 document, generated from the registered routes and the JSON Schemas they name.
+
+Each route's view carries its `RouteDoc`; the paths come from the app's own route table and the bodies
+from `chalicelib/schemas/`, so the document describes exactly what is deployed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.handlers.http import RouteDoc
+from chalicelib.validation import load_schema
+
+ERROR_TEXT = {
+    400: "The request is malformed or breaks its schema",
+    401: "Missing, invalid or expired bearer token",
+    403: "The caller's role or scope does not allow this",
+    404: "No such resource, or not visible to the caller",
+    409: "Conflict with the current state (stale version, illegal transition)",
+    422: "A catalogue or directive rule refuses the request",
+}
+
+
+def _component_name(schema_file: str) -> str:
+    return schema_file.removesuffix(".json")
+
+
+def _ref(schema_file: str, components: dict[str, Any]) -> dict[str, str]:
+    name = _component_name(schema_file)
+    if name not in components:
+        components[name] = {}  # reserve first: schemas may refer to each other
+        schema = load_schema(schema_file)
+        body = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+        components[name] = _rewrite_refs(body, name, components)
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _rewrite_refs(node: Any, name: str, components: dict[str, Any]) -> Any:
+    """Make a schema's references point inside the OpenAPI document: `other.v1.json` to its component,
+    `#/$defs/x` to the same definition under this component."""
+    if isinstance(node, list):
+        return [_rewrite_refs(item, name, components) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str):
+            if value.startswith("#/"):
+                out[key] = f"#/components/schemas/{name}/{value[2:]}"
+            else:
+                out[key] = _ref(value, components)["$ref"]
+        else:
+            out[key] = _rewrite_refs(value, name, components)
+    return out
+
+
+def route_docs(routes: dict[str, dict[str, Any]]) -> list[tuple[str, str, RouteDoc | None]]:
+    """(path, method, doc) for every registered route; doc is None where a view has none."""
+    out = []
+    for path, methods in sorted(routes.items()):
+        for method, entry in sorted(methods.items()):
+            out.append((path, method, getattr(entry.view_function, "__route_doc__", None)))
+    return out
+
+
+def build_openapi(routes: dict[str, dict[str, Any]], *, version: str) -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for path, method, doc in route_docs(routes):
+        if doc is None:
+            raise ValueError(f"{method} {path} has no RouteDoc")
+        operation: dict[str, Any] = {"summary": doc.summary, "responses": {}}
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_params(path)
+        ]
+        parameters += [
+            {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
+            for name, text, required in doc.query
+        ]
+        parameters += [
+            {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
+            for name, text in doc.headers
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        if doc.request_schema:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(doc.request_schema, components)}},
+            }
+        success: dict[str, Any] = {"description": "Success"}
+        if doc.response_schema:
+            success["content"] = {"application/json": {"schema": _ref(doc.response_schema, components)}}
+        operation["responses"][str(doc.success_status)] = success
+        error_ref = _ref("error.v1.json", components)
+        for status in doc.errors:
+            operation["responses"][str(status)] = {
+                "description": ERROR_TEXT[status],
+                "content": {"application/json": {"schema": error_ref}},
+            }
+        if doc.auth:
+            operation["security"] = [{"bearer": []}]
+        paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "DVC Cloud API", "version": version},
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]

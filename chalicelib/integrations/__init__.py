@@ -1,0 +1,1 @@
+"""Outside parties, each behind a small interface: the event bus, and later payments, post, SMS, email."""

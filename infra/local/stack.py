@@ -1,0 +1,196 @@
+"""The whole system on one machine: engines, resources, seed data, the API over HTTP, the event sources.
+
+`make run` calls `main()`; the tests start the same `LocalStack` once per session (in-memory, free ports).
+Everything binds to 127.0.0.1 and `stop()` (or Ctrl-C) ends everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from chalicelib import topology
+from infra.local.event_sources import QueuePoller, StreamPoller
+from infra.local.processes import ROOT, ManagedProcess, free_port, start_dynamodb_local, start_moto
+from infra.provision import Provisioned, provision
+
+REGION = "ap-southeast-1"
+STAGE = "local"
+
+
+@dataclass
+class StackConfig:
+    api_port: int | None = 8000  # None: no HTTP server (tests that only need the engines)
+    dynamodb_port: int = 8100
+    moto_port: int = 8200
+    data_dir: Path | None = ROOT / ".local" / "dynamodb"  # None: in memory
+    log_dir: Path = ROOT / ".local" / "logs"
+    province_code: int = int(os.environ.get("PROVINCE_CODE", "46"))
+    run_event_sources: bool = True
+    sqs_retry_delay_s: int = 1
+
+    @classmethod
+    def for_tests(cls) -> StackConfig:
+        return cls(api_port=free_port(), dynamodb_port=free_port(), moto_port=free_port(), data_dir=None)
+
+
+def stage_environment(stage: str = STAGE) -> dict[str, str]:
+    """The environment Chalice gives the stage's functions, read from `.chalice/config.json`."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    env = dict(config.get("environment_variables", {}))
+    env.update(config["stages"][stage].get("environment_variables", {}))
+    return env
+
+
+@dataclass
+class LocalStack:
+    config: StackConfig
+    processes: list[ManagedProcess] = field(default_factory=list)
+    pollers: list[StreamPoller | QueuePoller] = field(default_factory=list)
+    resources: Provisioned | None = None
+    _http: Any = None
+    _http_thread: threading.Thread | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.api_port}"
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    def start(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        cfg = self.config
+        self.processes.append(start_dynamodb_local(cfg.dynamodb_port, cfg.data_dir, cfg.log_dir))
+        self.processes.append(start_moto(cfg.moto_port, cfg.log_dir))
+        dynamodb_url = f"http://127.0.0.1:{cfg.dynamodb_port}"
+        moto_url = f"http://127.0.0.1:{cfg.moto_port}"
+        os.environ.update(stage_environment())
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+                "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": dynamodb_url,
+                **{f"AWS_ENDPOINT_URL_{svc}": moto_url for svc in ("EVENTBRIDGE", "SQS", "SNS", "SES", "S3")},
+                "PROVINCE_CODE": str(cfg.province_code),
+            }
+        )
+        self.resources = provision(
+            STAGE, dynamodb=self.client("dynamodb"), sqs=self.client("sqs"), events=self.client("events")
+        )
+        from app import app  # after the environment is set: the container reads it on first use
+        from infra.seed import seed
+
+        self.seeded = seed(cfg.province_code)
+        if cfg.run_event_sources:
+            self._start_event_sources(app.handler_map)
+        if cfg.api_port is not None:
+            self._start_http(app)
+
+    def _start_event_sources(self, handlers: dict[str, Any]) -> None:
+        assert self.resources is not None
+        sqs, streams = self.client("sqs"), self.client("dynamodbstreams")
+        for mapping in topology.STREAM_MAPPINGS:
+            self.pollers.append(
+                StreamPoller(
+                    mapping,
+                    handlers[mapping.function],
+                    streams=streams,
+                    sqs=sqs,
+                    stream_arn=self.resources.stream_arns[mapping.table.logical],
+                    dlq_url=self.resources.dlq_urls[mapping.on_failure.logical],
+                    region=REGION,
+                )
+            )
+        for queue_mapping in topology.QUEUE_MAPPINGS:
+            url = self.resources.queue_urls[queue_mapping.queue.logical]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.pollers.append(
+                QueuePoller(
+                    queue_mapping,
+                    handlers[queue_mapping.function],
+                    sqs=sqs,
+                    queue_url=url,
+                    queue_arn=arn,
+                    region=REGION,
+                    retry_delay_s=self.config.sqs_retry_delay_s,
+                )
+            )
+        for poller in self.pollers:
+            poller.start()
+
+    def _start_http(self, app: Any) -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        chalice_config = Config.create(
+            chalice_stage=STAGE,
+            app_name="dvc-cloud",
+            config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8")),
+        )
+        self._http = create_local_server(app, chalice_config, "127.0.0.1", self.config.api_port)
+        self._http_thread = threading.Thread(target=self._http.serve_forever, name="http", daemon=True)
+        self._http_thread.start()
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        for poller in self.pollers:
+            poller.join(timeout=5)
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server.server_close()
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run DVC Cloud locally (Ctrl-C stops everything).")
+    parser.add_argument("--in-memory", action="store_true", help="keep DynamoDB Local in memory (no data folder)")
+    args = parser.parse_args()
+    config = StackConfig()
+    if args.in_memory:
+        config.data_dir = None
+    stack = LocalStack(config).start()
+    print(
+        f"DVC Cloud is running (province {config.province_code}: {stack.seeded['agencies']} agencies, "
+        f"{stack.seeded['procedures']} procedures)\n"
+        f"  API             {stack.api_url}   (try: curl {stack.api_url}/v1/health)\n"
+        f"  DynamoDB Local  http://127.0.0.1:{config.dynamodb_port}   data: {config.data_dir or 'in memory'}\n"
+        f"  moto server     http://127.0.0.1:{config.moto_port}   (EventBridge, SQS, SNS, SES, S3)\n"
+        f"  logs            {config.log_dir}\n"
+        "Ctrl-C stops everything.",
+        flush=True,
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping…", flush=True)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Seed a province: its agencies (from `vietnam-provinces` and the department list) and the procedure catalogue.
+
+Agency codes follow one scheme, documented in the README: the province root `H{pp}`, its public-service
+centre `H{pp}.00`, departments `H{pp}.01`…, communes `H{pp}.C{ward code}`. Real identifiers under Decision
+20/2020/QĐ-TTg differ per province; importing them is data work, not code.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from vietnam_provinces import Province, ProvinceCode, Ward
+
+from chalicelib.domain.catalogue import Agency, DocumentType, FeeLine, Procedure
+from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm
+from chalicelib.store.catalogue import CatalogueRepository
+from chalicelib.validation import validate
+
+SEED_DIR = Path(__file__).resolve().parents[1] / "chalicelib" / "seed"
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def province_root(province_code: int) -> str:
+    return f"H{province_code:02d}"
+
+
+def agencies(province_code: int) -> list[Agency]:
+    province = Province.from_code(ProvinceCode(province_code))
+    root = province_root(province_code)
+    out = [Agency(root, _nfc(f"UBND {province.name}"), AgencyLevel.PROVINCE, "province", (root,))]
+    departments: list[dict[str, Any]] = json.loads((SEED_DIR / "departments.json").read_text(encoding="utf-8"))
+    number = 1
+    for entry in departments:
+        validate("department.v1.json", entry)
+        if entry["kind"] == "service_centre":
+            code = f"{root}.00"
+        else:
+            code, number = f"{root}.{number:02d}", number + 1
+        name = _nfc(entry["name"] if entry["kind"] != "service_centre" else f"{entry['name']} {province.name}")
+        out.append(Agency(code, name, AgencyLevel.PROVINCE, entry["kind"], (root, code), department=entry["key"]))
+    for ward in Ward.iter_by_province(ProvinceCode(province_code)):
+        code = f"{root}.C{int(ward.code):05d}"
+        out.append(Agency(code, _nfc(f"UBND {ward.name}"), AgencyLevel.COMMUNE, "commune", (root, code)))
+    return out
+
+
+def procedures() -> list[Procedure]:
+    entries: list[dict[str, Any]] = json.loads((SEED_DIR / "procedures.json").read_text(encoding="utf-8"))
+    out = []
+    for entry in entries:
+        validate("procedure.v1.json", entry)
+        out.append(
+            Procedure(
+                code=entry["code"],
+                name=_nfc(entry["name"]),
+                field=_nfc(entry["field"]),
+                level=AgencyLevel(entry["level"]),
+                department=entry["department"],
+                online_form=OnlineForm(entry["online_form"]),
+                internal=entry["internal"],
+                fees=tuple(FeeLine(_nfc(f["name"]), f["amount"]) for f in entry["fees"]),
+                processing_days=entry["processing_days"],
+                required_documents=tuple(DocumentType(d["type"], _nfc(d["name"])) for d in entry["required_documents"]),
+                postal_result=entry["postal_result"],
+                paper_result=entry["paper_result"],
+            )
+        )
+    return out
+
+
+def seed(province_code: int) -> dict[str, int]:
+    agency_list, procedure_list = agencies(province_code), procedures()
+    CatalogueRepository.save_all(agency_list, procedure_list)
+    return {"agencies": len(agency_list), "procedures": len(procedure_list)}
