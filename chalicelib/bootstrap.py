@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 import boto3
+from pynamodb.connection import Connection
 
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.ids import new_id
@@ -40,8 +41,13 @@ class Container:
         return CatalogueRepository(ttl_s=self.settings.catalogue_cache_s)
 
     @cached_property
+    def dynamodb(self) -> Connection:
+        """pynamodb's low-level connection, for transactions; thread-safe like the botocore client inside."""
+        return Connection(region=self.settings.region)
+
+    @cached_property
     def counters(self) -> CounterStore:
-        return CounterStore(self.settings, self.now)
+        return CounterStore(self.dynamodb, self.now)
 
     @cached_property
     def events_client(self) -> Any:
@@ -52,7 +58,7 @@ class Container:
         return EventBridgePublisher(self.events_client, self.settings.bus_name)
 
     def unit_of_work(self) -> DynamoUnitOfWork:
-        return DynamoUnitOfWork(self.settings, self.catalogue)
+        return DynamoUnitOfWork(self.dynamodb, self.catalogue)
 
     def calendar_for(self, year: int) -> WorkingCalendar:
         if year not in self._calendars:

@@ -19,7 +19,6 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.counting import CounterKey, deltas
-from chalicelib.settings import Settings
 from chalicelib.store.models import AppliedEventModel, CounterModel
 
 MAX_TRANSACTION_ACTIONS = 100
@@ -66,8 +65,8 @@ def plan_chunks(events: Sequence[tuple[str, Counter[CounterKey]]]) -> list[list[
 
 
 class CounterStore:
-    def __init__(self, settings: Settings, now: Callable[[], datetime]) -> None:
-        self._settings = settings
+    def __init__(self, connection: Connection, now: Callable[[], datetime]) -> None:
+        self._connection = connection
         self._now = now
 
     def apply(self, details: Iterable[Mapping[str, Any]]) -> ApplyStats:
@@ -114,7 +113,7 @@ class CounterStore:
 
     def _transact(self, chunk: list[tuple[str, Counter[CounterKey]]], total: Counter[CounterKey]) -> None:
         expires_at = int((self._now() + MARKER_TTL).timestamp())
-        with TransactWrite(connection=Connection(region=self._settings.region)) as transaction:
+        with TransactWrite(connection=self._connection) as transaction:
             for event_id, _ in chunk:
                 marker = AppliedEventModel(marker_pk(event_id), "APPLIED", expires_at=expires_at)
                 transaction.save(marker, condition=AppliedEventModel.pk.does_not_exist())

@@ -77,7 +77,7 @@ class StreamPoller(_Poller):
     def __init__(self, mapping: topology.StreamMapping, handler: Handler, *, streams: Any, sqs: Any,
                  stream_arn: str, dlq_url: str, region: str, idle_sleep_s: float = 0.2) -> None:
         super().__init__(f"stream:{mapping.function}", idle_sleep_s)
-        self._mapping, self._handler = mapping, handler
+        self._mapping, self.handler = mapping, handler
         self._streams, self._sqs = streams, sqs
         self._arn, self._dlq_url, self._region = stream_arn, dlq_url, region
         self._iterators: dict[str, str | None] = {}
@@ -144,7 +144,7 @@ class StreamPoller(_Poller):
         for _attempt in range(self._mapping.max_retry_attempts + 1):
             self.invocations += 1
             try:
-                failed = _failed_ids(self._handler({"Records": pending}, None))
+                failed = _failed_ids(self.handler({"Records": pending}, None))
             except Exception as exc:
                 self.errors += 1
                 print(f"[{self.name}] handler raised {exc!r}", flush=True)
@@ -166,7 +166,7 @@ class QueuePoller(_Poller):
     def __init__(self, mapping: topology.QueueMapping, handler: Handler, *, sqs: Any, queue_url: str,
                  queue_arn: str, region: str, retry_delay_s: int = 1, idle_sleep_s: float = 0.05) -> None:
         super().__init__(f"queue:{mapping.function}", idle_sleep_s)
-        self._mapping, self._handler, self._sqs = mapping, handler, sqs
+        self._mapping, self.handler, self._sqs = mapping, handler, sqs
         self._url, self._arn, self._region = queue_url, queue_arn, region
         self._retry_delay_s = retry_delay_s
 
@@ -206,7 +206,7 @@ class QueuePoller(_Poller):
         ]
         self.invocations += 1
         try:
-            failed = _failed_ids(self._handler({"Records": records}, None))
+            failed = _failed_ids(self.handler({"Records": records}, None))
         except Exception as exc:
             self.errors += 1
             print(f"[{self.name}] handler raised {exc!r}", flush=True)

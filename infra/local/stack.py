@@ -63,6 +63,9 @@ class LocalStack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.config.api_port}"
 
+    def poller(self, function: str) -> StreamPoller | QueuePoller:
+        return next(p for p in self.pollers if p.name.endswith(f":{function}"))
+
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
 

@@ -1,0 +1,380 @@
+"""The deployed stack's data resources, rendered from `chalicelib.topology` as a template for Chalice to merge.
+
+`chalice package --stage dev --merge-template infra/build/resources.dev.json out/` deep-merges this template into
+the SAM template Chalice generates (dictionaries merged key by key, this file's values winning). So this template
+only *adds* resources and refers to Chalice's own by their logical ids: a `lambda_function(name="relay")` is
+`Relay` (Chalice's `to_cfn_resource_name`, CamelCase), the API handler is `APIHandler`, the API `RestAPI`, and
+with `autogen_policy` (the default, as in `.chalice/config.json`) every function runs as `DefaultRole`. None of
+this template's logical ids may equal one of those, or the merge would silently replace Chalice's resource.
+
+What it adds for a stage: the DynamoDB tables, the queues and their dead-letter queues, the custom event bus
+with an archive (for replaying events to rebuild counters), the rules with their SQS targets and the queue
+policies letting EventBridge deliver, the event-source mappings of the relay (table stream) and counters (queue)
+functions, one least-privilege managed policy attached to `DefaultRole`, alarms on the dead-letter queues and
+on the age of queued events, and outputs for names and URLs. If `autogen_policy` is ever turned off, Chalice
+gives each function its own role (`RelayRole`, `CountersRole`, ...): list those in `CHALICE_ROLES`.
+
+Every name and pattern comes from the topology; nothing here spells one by hand. Run as
+`python -m infra.cloudformation --stage dev --out infra/build/resources.dev.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from chalice.utils import to_cfn_resource_name
+
+from chalicelib import topology
+from infra.provision import table_definition
+
+# Logical ids Chalice's SAM template defines and this template may refer to.
+CHALICE_ROLES: tuple[str, ...] = ("DefaultRole",)
+CHALICE_LOGICAL_IDS: frozenset[str] = frozenset(
+    {"APIHandler", "RestAPI", *CHALICE_ROLES}
+    | {to_cfn_resource_name(m.function) for m in topology.STREAM_MAPPINGS}
+    | {to_cfn_resource_name(m.function) for m in topology.QUEUE_MAPPINGS}
+)
+
+ARCHIVE_RETENTION_DAYS = 365
+OLDEST_MESSAGE_ALARM_S = 300
+LAMBDA_VISIBILITY_FACTOR = 6  # AWS: a queue feeding a function should hide a message for 6 × its timeout
+ALARM_TOPIC_PARAMETER = "AlarmTopicArn"
+HAS_ALARM_TOPIC = "HasAlarmTopic"
+
+Template = dict[str, Any]
+
+
+def _ref(logical_id: str) -> dict[str, Any]:
+    return {"Ref": logical_id}
+
+
+def _arn(logical_id: str, attribute: str = "Arn") -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, attribute]}
+
+
+def _sub(text: str) -> dict[str, Any]:
+    return {"Fn::Sub": text}
+
+
+# --- logical ids ----------------------------------------------------------------------------------------------
+
+
+def function_id(function: str) -> str:
+    """The logical id Chalice gives `lambda_function(name=function)`."""
+    return to_cfn_resource_name(function)
+
+
+def table_id(spec: topology.TableSpec) -> str:
+    return f"{to_cfn_resource_name(spec.logical)}Table"
+
+
+def queue_id(spec: topology.QueueSpec) -> str:
+    return f"{to_cfn_resource_name(spec.logical)}Queue"
+
+
+def dlq_id(spec: topology.QueueSpec) -> str:
+    return f"{to_cfn_resource_name(spec.logical)}DeadLetterQueue"
+
+
+def rule_id(spec: topology.RuleSpec) -> str:
+    return f"{to_cfn_resource_name(spec.logical)}Rule"
+
+
+def stream_mapping_id(mapping: topology.StreamMapping) -> str:
+    return f"{function_id(mapping.function)}{to_cfn_resource_name(mapping.table.logical)}StreamMapping"
+
+
+def queue_mapping_id(mapping: topology.QueueMapping) -> str:
+    return f"{function_id(mapping.function)}{to_cfn_resource_name(mapping.queue.logical)}QueueMapping"
+
+
+BUS_ID = f"{to_cfn_resource_name(topology.BUS_LOGICAL)}Bus"
+ARCHIVE_ID = f"{BUS_ID}Archive"
+POLICY_ID = "DvcDataAccessPolicy"
+
+
+# --- resources ------------------------------------------------------------------------------------------------
+
+
+def _table(spec: topology.TableSpec, stage: str) -> dict[str, Any]:
+    properties = table_definition(spec, stage)  # the same keys, attributes and indexes as the local stack
+    stream = properties.pop("StreamSpecification", None)
+    if stream:
+        properties["StreamSpecification"] = {"StreamViewType": stream["StreamViewType"]}  # no StreamEnabled in CFN
+    if spec.ttl_attribute:
+        properties["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
+    properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+    properties["SSESpecification"] = {"SSEEnabled": True}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+def visibility_timeout(spec: topology.QueueSpec, function_timeout_s: int) -> int:
+    """The spec's visibility timeout, raised to 6 × the function timeout for a queue a function consumes."""
+    if any(m.queue == spec for m in topology.QUEUE_MAPPINGS):
+        return max(spec.visibility_timeout_s, LAMBDA_VISIBILITY_FACTOR * function_timeout_s)
+    return spec.visibility_timeout_s
+
+
+def _queues(spec: topology.QueueSpec, stage: str, function_timeout_s: int) -> dict[str, Any]:
+    return {
+        dlq_id(spec): {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": spec.dlq_physical(stage),
+                "MessageRetentionPeriod": spec.dlq_retention_s,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        queue_id(spec): {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": spec.physical(stage),
+                "VisibilityTimeout": visibility_timeout(spec, function_timeout_s),
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": _arn(dlq_id(spec)),
+                    "maxReceiveCount": spec.max_receive_count,
+                },
+                "SqsManagedSseEnabled": True,
+            },
+        },
+    }
+
+
+def _bus(stage: str) -> dict[str, Any]:
+    return {
+        BUS_ID: {"Type": "AWS::Events::EventBus", "Properties": {"Name": topology.bus_name(stage)}},
+        ARCHIVE_ID: {
+            "Type": "AWS::Events::Archive",
+            "Properties": {
+                "ArchiveName": f"{topology.bus_name(stage)}-archive",
+                "Description": "Every event on the bus, kept for replay (rebuilding counters).",
+                "SourceArn": _arn(BUS_ID),
+                "RetentionDays": ARCHIVE_RETENTION_DAYS,
+            },
+        },
+    }
+
+
+def _rule(spec: topology.RuleSpec, stage: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "Name": spec.physical(stage),
+            "EventBusName": _ref(BUS_ID),
+            "EventPattern": spec.pattern,
+            "State": "ENABLED",
+            "Targets": [{"Id": spec.queue.logical, "Arn": _arn(queue_id(spec.queue))}],
+        },
+    }
+
+
+def _queue_policies() -> dict[str, Any]:
+    """One policy per target queue (a queue has one policy), a statement per rule delivering to it."""
+    by_queue: dict[str, list[topology.RuleSpec]] = {}
+    for rule in topology.RULES:
+        by_queue.setdefault(queue_id(rule.queue), []).append(rule)
+    return {
+        f"{target}EventsPolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [_ref(target)],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": f"{rule_id(rule)}SendMessage",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": _arn(target),
+                            "Condition": {"ArnEquals": {"aws:SourceArn": _arn(rule_id(rule))}},
+                        }
+                        for rule in rules
+                    ],
+                },
+            },
+        }
+        for target, rules in by_queue.items()
+    }
+
+
+def _stream_mapping(mapping: topology.StreamMapping) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::EventSourceMapping",
+        "DependsOn": [POLICY_ID],  # Lambda checks the role can read the stream when the mapping is created
+        "Properties": {
+            "FunctionName": _ref(function_id(mapping.function)),
+            "EventSourceArn": _arn(table_id(mapping.table), "StreamArn"),
+            "StartingPosition": "TRIM_HORIZON",
+            "BatchSize": mapping.batch_size,
+            "MaximumRetryAttempts": mapping.max_retry_attempts,
+            "BisectBatchOnFunctionError": mapping.bisect_on_error,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "FilterCriteria": {"Filters": [{"Pattern": json.dumps(mapping.filter_pattern)}]},
+            "DestinationConfig": {"OnFailure": {"Destination": _arn(queue_id(mapping.on_failure))}},
+        },
+    }
+
+
+def _queue_mapping(mapping: topology.QueueMapping) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::EventSourceMapping",
+        "DependsOn": [POLICY_ID],  # Lambda checks the role can receive from the queue when the mapping is created
+        "Properties": {
+            "FunctionName": _ref(function_id(mapping.function)),
+            "EventSourceArn": _arn(queue_id(mapping.queue)),
+            "BatchSize": mapping.batch_size,
+            "MaximumBatchingWindowInSeconds": mapping.batching_window_s,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    }
+
+
+def _statement(sid: str, actions: Iterable[str], resources: list[Any]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+
+
+def _policy() -> dict[str, Any]:
+    tables = [_arn(table_id(t)) for t in topology.TABLES]
+    indexes = [_sub(f"${{{table_id(t)}.Arn}}/index/*") for t in topology.TABLES if t.indexes]
+    streams = [_arn(table_id(t), "StreamArn") for t in topology.TABLES if t.stream_view]
+    stream_lists = [_sub(f"${{{table_id(t)}.Arn}}/stream/*") for t in topology.TABLES if t.stream_view]
+    consumed = [_arn(queue_id(m.queue)) for m in topology.QUEUE_MAPPINGS]
+    failure_destinations = [_arn(queue_id(m.on_failure)) for m in topology.STREAM_MAPPINGS]
+    statements = [
+        _statement(
+            "Tables",
+            # No Scan: reports read counters and dossiers by key or index.
+            {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
+             "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
+             "dynamodb:Query", "dynamodb:UpdateItem"},
+            tables,
+        ),
+        _statement("Indexes", {"dynamodb:Query"}, indexes),
+        _statement("Streams", {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}, streams),
+        _statement("StreamLists", {"dynamodb:ListStreams"}, stream_lists),
+        _statement("Bus", {"events:PutEvents"}, [_arn(BUS_ID)]),
+        _statement("ConsumedQueues", {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, consumed),
+        _statement("FailureDestinations", {"sqs:SendMessage"}, failure_destinations),
+    ]
+    return {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {
+            "Description": "What the DVC functions may do with the stage's tables, bus and queues.",
+            "Roles": [_ref(role) for role in CHALICE_ROLES],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]},
+        },
+    }
+
+
+def failure_queues(stage: str) -> dict[str, str]:
+    """Logical id → physical name of every queue that holds only failures: each spec's dead-letter queue and
+    each stream mapping's on-failure destination (a queue of its own, with its own DLQ, that nothing consumes)."""
+    found = {dlq_id(spec): spec.dlq_physical(stage) for spec in topology.QUEUES}
+    found |= {queue_id(m.on_failure): m.on_failure.physical(stage) for m in topology.STREAM_MAPPINGS}
+    return found
+
+
+def _alarm(name: str, queue: str, metric: str, threshold: int, description: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": name,
+            "AlarmDescription": description,
+            "Namespace": "AWS/SQS",
+            "MetricName": metric,
+            "Dimensions": [{"Name": "QueueName", "Value": _arn(queue, "QueueName")}],
+            "Statistic": "Maximum",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": {"Fn::If": [HAS_ALARM_TOPIC, [_ref(ALARM_TOPIC_PARAMETER)], _ref("AWS::NoValue")]},
+        },
+    }
+
+
+def _alarms(stage: str) -> dict[str, Any]:
+    alarms: dict[str, Any] = {}
+    for logical_id, physical in failure_queues(stage).items():
+        alarms[f"{logical_id}NotEmptyAlarm"] = _alarm(
+            f"{physical}-not-empty", logical_id, "ApproximateNumberOfMessagesVisible", 0,
+            f"Messages failed and wait in {physical}: inspect, fix, redrive.",
+        )
+    for mapping in topology.QUEUE_MAPPINGS:
+        logical_id, physical = queue_id(mapping.queue), mapping.queue.physical(stage)
+        alarms[f"{logical_id}OldestMessageAlarm"] = _alarm(
+            f"{physical}-oldest-message", logical_id, "ApproximateAgeOfOldestMessage", OLDEST_MESSAGE_ALARM_S,
+            f"The {mapping.function} function is falling behind on {physical}.",
+        )
+    return alarms
+
+
+def _outputs() -> dict[str, Any]:
+    outputs: dict[str, Any] = {}
+    for table in topology.TABLES:
+        outputs[f"{table_id(table)}Name"] = {"Value": _ref(table_id(table))}
+    outputs[f"{BUS_ID}Name"] = {"Value": _ref(BUS_ID)}
+    for queue in topology.QUEUES:
+        outputs[f"{queue_id(queue)}Url"] = {"Value": _ref(queue_id(queue))}
+        outputs[f"{dlq_id(queue)}Url"] = {"Value": _ref(dlq_id(queue))}
+    return outputs
+
+
+def render(stage: str, *, function_timeout_s: int = 30) -> dict[str, Any]:
+    """The template to merge into Chalice's SAM template for `stage`."""
+    resources: dict[str, Any] = {}
+    for table in topology.TABLES:
+        resources[table_id(table)] = _table(table, stage)
+    for queue in topology.QUEUES:
+        resources |= _queues(queue, stage, function_timeout_s)
+    resources |= _bus(stage)
+    for rule in topology.RULES:
+        resources[rule_id(rule)] = _rule(rule, stage)
+    resources |= _queue_policies()
+    for stream_mapping in topology.STREAM_MAPPINGS:
+        resources[stream_mapping_id(stream_mapping)] = _stream_mapping(stream_mapping)
+    for queue_mapping in topology.QUEUE_MAPPINGS:
+        resources[queue_mapping_id(queue_mapping)] = _queue_mapping(queue_mapping)
+    resources[POLICY_ID] = _policy()
+    resources |= _alarms(stage)
+    clashes = set(resources) & CHALICE_LOGICAL_IDS
+    if clashes:
+        raise ValueError(f"logical ids would replace Chalice's own resources: {sorted(clashes)}")
+    return {
+        "Parameters": {
+            ALARM_TOPIC_PARAMETER: {
+                "Type": "String",
+                "Default": "",
+                "Description": "SNS topic the alarms notify; empty for none.",
+            }
+        },
+        "Conditions": {HAS_ALARM_TOPIC: {"Fn::Not": [{"Fn::Equals": [_ref(ALARM_TOPIC_PARAMETER), ""]}]}},
+        "Resources": resources,
+        "Outputs": _outputs(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--function-timeout", type=int, default=30, help="the functions' timeout in seconds")
+    args = parser.parse_args(argv)
+    template = render(args.stage, function_timeout_s=args.function_timeout)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(template, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
