@@ -60,6 +60,7 @@ class QueueSpec:
     logical: str
     visibility_timeout_s: int = 60
     max_receive_count: int = 5  # deliveries before the message moves to the dead-letter queue
+    retention_s: int = 4 * 24 * 3600
     dlq_retention_s: int = 14 * 24 * 3600
 
     def physical(self, stage: str) -> str:
@@ -70,7 +71,8 @@ class QueueSpec:
 
 
 COUNTERS_QUEUE = QueueSpec(logical="counters")
-RELAY_DLQ = QueueSpec(logical="relay-failures")  # on-failure destination of the stream mapping
+# The stream mapping's on-failure destination: it is itself a dead-letter queue, so it keeps messages as long.
+RELAY_DLQ = QueueSpec(logical="relay-failures", retention_s=14 * 24 * 3600)
 QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ)
 
 

@@ -21,6 +21,7 @@ Every name and pattern comes from the topology; nothing here spells one by hand.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,8 +45,6 @@ OLDEST_MESSAGE_ALARM_S = 300
 LAMBDA_VISIBILITY_FACTOR = 6  # AWS: a queue feeding a function should hide a message for 6 × its timeout
 ALARM_TOPIC_PARAMETER = "AlarmTopicArn"
 HAS_ALARM_TOPIC = "HasAlarmTopic"
-
-Template = dict[str, Any]
 
 
 def _ref(logical_id: str) -> dict[str, Any]:
@@ -139,6 +138,7 @@ def _queues(spec: topology.QueueSpec, stage: str, function_timeout_s: int) -> di
             "Properties": {
                 "QueueName": spec.physical(stage),
                 "VisibilityTimeout": visibility_timeout(spec, function_timeout_s),
+                "MessageRetentionPeriod": spec.retention_s,
                 "RedrivePolicy": {
                     "deadLetterTargetArn": _arn(dlq_id(spec)),
                     "maxReceiveCount": spec.max_receive_count,
@@ -170,7 +170,7 @@ def _rule(spec: topology.RuleSpec, stage: str) -> dict[str, Any]:
         "Properties": {
             "Name": spec.physical(stage),
             "EventBusName": _ref(BUS_ID),
-            "EventPattern": spec.pattern,
+            "EventPattern": copy.deepcopy(spec.pattern),  # the template must not alias the topology
             "State": "ENABLED",
             "Targets": [{"Id": spec.queue.logical, "Arn": _arn(queue_id(spec.queue))}],
         },

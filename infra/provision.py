@@ -72,7 +72,11 @@ def ensure_queues(sqs: Any, stage: str, result: Provisioned) -> None:
         redrive = {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": str(spec.max_receive_count)}
         url = sqs.create_queue(
             QueueName=spec.physical(stage),
-            Attributes={"VisibilityTimeout": str(spec.visibility_timeout_s), "RedrivePolicy": json.dumps(redrive)},
+            Attributes={
+                "VisibilityTimeout": str(spec.visibility_timeout_s),
+                "MessageRetentionPeriod": str(spec.retention_s),
+                "RedrivePolicy": json.dumps(redrive),
+            },
         )["QueueUrl"]
         result.queue_urls[spec.logical] = url
         result.dlq_urls[spec.logical] = dlq_url

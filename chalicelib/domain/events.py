@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.topology import EventType
@@ -13,7 +13,7 @@ def iso_utc(at: datetime) -> str:
     """An instant as ISO-8601 in UTC with a `Z`, to the millisecond (sortable as text)."""
     if at.tzinfo is None:
         raise ValueError("naive datetime")
-    return at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.auth import require_role
 from chalicelib.bootstrap import container
@@ -19,6 +19,7 @@ from chalicelib.handlers.http import (
     endpoint,
     json_body,
     query_int,
+    query_params,
     request_id,
 )
 from chalicelib.services import queries
@@ -78,7 +79,7 @@ def submit() -> Response:
         body_hash=request_hash(body),
         request_id=request_id(bp),
     )
-    headers = {"Location": f"/v1/dossiers/{result.body['id']}"}
+    headers: dict[str, str | list[str]] = {"Location": f"/v1/dossiers/{result.body['id']}"}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
     return Response(body=result.body, status_code=result.status_code, headers=headers)
@@ -103,6 +104,6 @@ def get_one(dossier_id: str) -> dict[str, Any]:
 def list_mine() -> dict[str, Any]:
     actor = current_actor(bp)
     limit = query_int(bp, "limit", 20, 1, 100)
-    cursor = decode_cursor((bp.current_request.query_params or {}).get("cursor"))
+    cursor = decode_cursor(query_params(bp).get("cursor"))
     items, next_key = queries.list_my_dossiers(actor, limit, cursor)
     return {"items": items, "next_cursor": encode_cursor(next_key)}

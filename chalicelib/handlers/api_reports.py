@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from chalicelib.bootstrap import container
 from chalicelib.domain.errors import ValidationError
-from chalicelib.handlers.http import RouteDoc, current_actor, endpoint
+from chalicelib.handlers.http import RouteDoc, current_actor, endpoint, query_params
 from chalicelib.services import queries
 
 bp = Blueprint(__name__)
@@ -25,7 +25,7 @@ bp = Blueprint(__name__)
 )
 def kpi() -> dict[str, Any]:
     actor = current_actor(bp)
-    params = bp.current_request.query_params or {}
+    params = query_params(bp)
     if not params.get("period") or not params.get("agency"):
         raise ValidationError(
             "Cần tham số period (YYYY-MM) và agency. (period and agency are required.)", code="QUERY_INVALID"

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, SQSEvent
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from chalicelib.bootstrap import container
 from chalicelib.services.counting import IncomingEvent, count_batch

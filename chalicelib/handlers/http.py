@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.auth import actor_from_header
 from chalicelib.bootstrap import container
@@ -84,9 +84,11 @@ def endpoint(doc: RouteDoc) -> Callable[[Callable[..., Any]], Callable[..., Any]
 
 def json_body(bp: Blueprint, schema: str) -> Any:
     """The request body parsed, NFC-normalised and validated against `schema`."""
-    raw = bp.current_request.raw_body
+    raw = bp.current_request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
     try:
-        body = json.loads(raw.decode("utf-8") if raw else "")
+        body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise errors.ValidationError(
             "Nội dung yêu cầu phải là JSON hợp lệ (UTF-8). (The request body must be valid JSON.)",
@@ -127,8 +129,14 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return key
 
 
+def query_params(bp: Blueprint) -> dict[str, str]:
+    """The query string as a plain dict (the last value wins where a name repeats)."""
+    params = bp.current_request.query_params
+    return {name: params[name] for name in params} if params else {}
+
+
 def query_int(bp: Blueprint, name: str, default: int, low: int, high: int) -> int:
-    raw = (bp.current_request.query_params or {}).get(name)
+    raw = query_params(bp).get(name)
     if raw is None:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:

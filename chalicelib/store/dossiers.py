@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.dossier import Applicant, Document, Dossier
 from chalicelib.domain.events import DomainEvent, iso_utc
@@ -61,7 +62,7 @@ def from_item(item: DossierModel) -> Dossier:
         procedure_code=item.procedure_code,
         procedure_name=item.procedure_name,
         agency_code=item.agency_code,
-        agency_path=tuple(item.agency_path),
+        agency_path=tuple(str(code) for code in item.agency_path),
         agency_level=item.agency_level,
         channel=Channel(item.channel),
         online_form=OnlineForm(item.online_form),
@@ -120,7 +121,9 @@ def get(dossier_id: str) -> Dossier | None:
         return None
 
 
-def list_for_owner(owner_id: str, limit: int, cursor: dict[str, str] | None) -> tuple[list[Dossier], dict[str, str] | None]:
+def list_for_owner(
+    owner_id: str, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[Dossier], dict[str, Any] | None]:
     """The owner's dossiers, newest first, one page at a time from the owner index."""
     page = DossierModel.by_owner.query(
         owner_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=cursor

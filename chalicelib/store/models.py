@@ -31,7 +31,7 @@ from chalicelib import topology
 from chalicelib.settings import Settings
 
 
-class OwnerIndex(GlobalSecondaryIndex["DossierModel"]):
+class OwnerIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = topology.DOSSIERS.indexes[0].name
         projection = AllProjection()
@@ -53,7 +53,7 @@ class DossierModel(Model):
     procedure_code = UnicodeAttribute()
     procedure_name = UnicodeAttribute()
     agency_code = UnicodeAttribute()
-    agency_path = ListAttribute(of=UnicodeAttribute)  # type: ignore[var-annotated]
+    agency_path = ListAttribute(of=UnicodeAttribute)
     agency_level = UnicodeAttribute()
     channel = UnicodeAttribute()
     online_form = UnicodeAttribute()

@@ -102,7 +102,11 @@ class DynamoUnitOfWork:
                 for write in writes:
                     transaction.save(write.item, condition=write.condition)
         except TransactWriteError as exc:
-            failed = [w.label for w, reason in zip(writes, exc.cancellation_reasons) if reason and reason.code == "ConditionalCheckFailed"]
+            failed = [
+                write.label
+                for write, reason in zip(writes, exc.cancellation_reasons, strict=False)
+                if reason and reason.code == "ConditionalCheckFailed"
+            ]
             if "idempotency" in failed:
                 raise IdempotencyKeyRaceError("same Idempotency-Key committed concurrently") from exc
             if "dossier" in failed:

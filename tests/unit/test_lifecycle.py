@@ -124,7 +124,7 @@ def test_terminal_statuses_never_change(status: Status) -> None:
 
 
 def test_result_ready_ends_processing_but_is_not_terminal() -> None:
-    assert ENDS_PROCESSING == TERMINAL | {S.RESULT_READY}
+    assert TERMINAL | {S.RESULT_READY} == ENDS_PROCESSING
     assert S.RESULT_READY not in TERMINAL
 
 

@@ -1,0 +1,248 @@
+"""The rendered CloudFormation template matches `chalicelib.topology` and refers only to what exists."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib import topology
+from infra import cloudformation as cfn
+
+STAGE = "dev"
+CHALICE_IDS = {"Relay", "Counters", "APIHandler", "DefaultRole", "RestAPI"}
+CHALICE_FUNCTION_IDS = {"relay": "Relay", "counters": "Counters"}  # what `chalice package` names the functions
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return cfn.render(STAGE)
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def _walk(node: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_every_table_with_its_physical_name_and_settings(template: dict[str, Any]) -> None:
+    tables = {t["Properties"]["TableName"]: t for t in _of_type(template, "AWS::DynamoDB::Table").values()}
+    assert set(tables) == {spec.physical(STAGE) for spec in topology.TABLES}
+    for spec in topology.TABLES:
+        table = tables[spec.physical(STAGE)]
+        props = table["Properties"]
+        assert table["DeletionPolicy"] == "Retain"
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert {(a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]} == set(
+            spec.attributes.items()
+        )
+        assert props["KeySchema"][0] == {"AttributeName": spec.hash_key, "KeyType": "HASH"}
+        indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+        assert set(indexes) == {i.name for i in spec.indexes}
+        assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in indexes.values())
+        if spec.stream_view:
+            assert props["StreamSpecification"] == {"StreamViewType": spec.stream_view}
+        else:
+            assert "StreamSpecification" not in props
+        if spec.ttl_attribute:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in props
+
+
+def test_every_queue_and_dlq_with_redrive_and_visibility(template: dict[str, Any]) -> None:
+    queues = {
+        q["Properties"]["QueueName"]: (k, q["Properties"]) for k, q in _of_type(template, "AWS::SQS::Queue").items()
+    }
+    assert set(queues) == {n for s in topology.QUEUES for n in (s.physical(STAGE), s.dlq_physical(STAGE))}
+    consumed = {m.queue for m in topology.QUEUE_MAPPINGS}
+    for spec in topology.QUEUES:
+        _, props = queues[spec.physical(STAGE)]
+        dlq_id, dlq_props = queues[spec.dlq_physical(STAGE)]
+        assert props["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            "maxReceiveCount": spec.max_receive_count,
+        }
+        assert dlq_props["MessageRetentionPeriod"] == spec.dlq_retention_s
+        assert props["SqsManagedSseEnabled"] is True and dlq_props["SqsManagedSseEnabled"] is True
+        expected = max(spec.visibility_timeout_s, 6 * 30) if spec in consumed else spec.visibility_timeout_s
+        assert props["VisibilityTimeout"] == expected
+
+
+def test_visibility_follows_the_function_timeout() -> None:
+    queue = topology.QUEUE_MAPPINGS[0].queue
+    queues = _of_type(cfn.render(STAGE, function_timeout_s=120), "AWS::SQS::Queue")
+    assert queues[cfn.queue_id(queue)]["Properties"]["VisibilityTimeout"] == 720
+
+
+def test_bus_archive_rules_and_queue_policies(template: dict[str, Any]) -> None:
+    (bus_id, bus), = _of_type(template, "AWS::Events::EventBus").items()
+    assert bus["Properties"]["Name"] == topology.bus_name(STAGE)
+    (archive,) = _of_type(template, "AWS::Events::Archive").values()
+    assert archive["Properties"]["SourceArn"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert archive["Properties"]["RetentionDays"] == 365
+
+    rules = {r["Properties"]["Name"]: (k, r["Properties"]) for k, r in _of_type(template, "AWS::Events::Rule").items()}
+    assert set(rules) == {spec.physical(STAGE) for spec in topology.RULES}
+    policies = _of_type(template, "AWS::SQS::QueuePolicy").values()
+    for spec in topology.RULES:
+        rule_id, props = rules[spec.physical(STAGE)]
+        assert _json(props["EventPattern"]) == spec.pattern
+        assert props["EventBusName"] == {"Ref": bus_id}
+        target_arn = {"Fn::GetAtt": [cfn.queue_id(spec.queue), "Arn"]}
+        assert [t["Arn"] for t in props["Targets"]] == [target_arn]
+        allowing = [
+            s
+            for p in policies
+            if {"Ref": cfn.queue_id(spec.queue)} in p["Properties"]["Queues"]
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+            if s["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+        ]
+        assert len(allowing) == 1
+        assert allowing[0]["Principal"] == {"Service": "events.amazonaws.com"}
+        assert allowing[0]["Action"] == "sqs:SendMessage"
+        assert allowing[0]["Resource"] == target_arn
+
+
+def _mappings(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m["Properties"] for m in _of_type(template, "AWS::Lambda::EventSourceMapping").values()]
+
+
+def test_stream_mappings(template: dict[str, Any]) -> None:
+    for spec in topology.STREAM_MAPPINGS:
+        source = {"Fn::GetAtt": [cfn.table_id(spec.table), "StreamArn"]}
+        (props,) = [m for m in _mappings(template) if m["EventSourceArn"] == source]
+        assert props["FunctionName"] == {"Ref": CHALICE_FUNCTION_IDS[spec.function]}
+        assert props["StartingPosition"] == "TRIM_HORIZON"
+        assert props["BatchSize"] == spec.batch_size
+        assert props["MaximumRetryAttempts"] == spec.max_retry_attempts
+        assert props["BisectBatchOnFunctionError"] is spec.bisect_on_error
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+        assert pattern == spec.filter_pattern
+        destination = props["DestinationConfig"]["OnFailure"]["Destination"]
+        assert destination == {"Fn::GetAtt": [cfn.queue_id(spec.on_failure), "Arn"]}
+        queue = template["Resources"][destination["Fn::GetAtt"][0]]
+        assert queue["Properties"]["QueueName"] == spec.on_failure.physical(STAGE)
+
+
+def test_queue_mappings(template: dict[str, Any]) -> None:
+    for spec in topology.QUEUE_MAPPINGS:
+        source = {"Fn::GetAtt": [cfn.queue_id(spec.queue), "Arn"]}
+        (props,) = [m for m in _mappings(template) if m["EventSourceArn"] == source]
+        assert template["Resources"][cfn.queue_id(spec.queue)]["Properties"]["QueueName"] == spec.queue.physical(STAGE)
+        assert props["FunctionName"] == {"Ref": CHALICE_FUNCTION_IDS[spec.function]}
+        assert props["BatchSize"] == spec.batch_size
+        assert props["MaximumBatchingWindowInSeconds"] == spec.batching_window_s
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        if spec.batch_size > 10:
+            assert spec.batching_window_s >= 1  # SQS mappings above 10 messages need a batching window
+
+
+def test_mappings_wait_for_the_policy(template: dict[str, Any]) -> None:
+    policies = set(_of_type(template, "AWS::IAM::ManagedPolicy"))
+    for mapping in _of_type(template, "AWS::Lambda::EventSourceMapping").values():
+        assert policies & set(mapping["DependsOn"])
+
+
+def test_policy_is_attached_to_the_chalice_role_and_covers_the_resources(template: dict[str, Any]) -> None:
+    (policy,) = _of_type(template, "AWS::IAM::ManagedPolicy").values()
+    assert policy["Properties"]["Roles"] == [{"Ref": "DefaultRole"}]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+
+    def allowed(action: str) -> list[Any]:
+        return [r for s in statements if action in s["Action"] for r in s["Resource"]]
+
+    assert all(s["Effect"] == "Allow" and "*" not in s["Resource"] for s in statements)
+    for spec in topology.TABLES:
+        assert {"Fn::GetAtt": [cfn.table_id(spec), "Arn"]} in allowed("dynamodb:PutItem")
+        if spec.stream_view:
+            assert {"Fn::GetAtt": [cfn.table_id(spec), "StreamArn"]} in allowed("dynamodb:GetRecords")
+    assert "dynamodb:Scan" not in {a for s in statements for a in s["Action"]}
+    assert allowed("events:PutEvents") == [{"Fn::GetAtt": [cfn.BUS_ID, "Arn"]}]
+    for mapping in topology.QUEUE_MAPPINGS:
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+            assert {"Fn::GetAtt": [cfn.queue_id(mapping.queue), "Arn"]} in allowed(action)
+    assert allowed("sqs:SendMessage") == [
+        {"Fn::GetAtt": [cfn.queue_id(m.on_failure), "Arn"]} for m in topology.STREAM_MAPPINGS
+    ]
+
+
+def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
+    alarms = [a["Properties"] for a in _of_type(template, "AWS::CloudWatch::Alarm").values()]
+
+    def watched(metric: str) -> dict[str, Any]:
+        return {
+            a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: a
+            for a in alarms
+            if a["MetricName"] == metric and a["Namespace"] == "AWS/SQS"
+        }
+
+    visible = watched("ApproximateNumberOfMessagesVisible")
+    for spec in topology.QUEUES:
+        alarm = visible[cfn.dlq_id(spec)]
+        assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    for stream_mapping in topology.STREAM_MAPPINGS:
+        assert cfn.queue_id(stream_mapping.on_failure) in visible  # where failed stream batches land
+    age = watched("ApproximateAgeOfOldestMessage")
+    alarm = age[cfn.queue_id(topology.COUNTERS_QUEUE)]
+    assert alarm["Threshold"] == 300 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_outputs_name_the_tables_bus_and_queues(template: dict[str, Any]) -> None:
+    values = [o["Value"] for o in template["Outputs"].values()]
+    for spec in topology.TABLES:
+        assert {"Ref": cfn.table_id(spec)} in values
+    assert {"Ref": cfn.BUS_ID} in values
+    for queue in topology.QUEUES:
+        assert {"Ref": cfn.queue_id(queue)} in values and {"Ref": cfn.dlq_id(queue)} in values
+    assert not set(template["Outputs"]) & {"RestAPIId", "EndpointURL", "APIHandlerName", "APIHandlerArn"}
+
+
+def test_every_reference_resolves(template: dict[str, Any]) -> None:
+    known = set(template["Resources"]) | set(template.get("Parameters", {})) | CHALICE_IDS
+    conditions = set(template.get("Conditions", {}))
+    referenced: set[str] = set()
+    for key, value in _walk(template):
+        if key == "Ref" and not value.startswith("AWS::"):
+            referenced.add(value)
+        elif key == "Fn::GetAtt":
+            referenced.add(value[0])
+        elif key == "Fn::Sub":
+            text = value if isinstance(value, str) else value[0]
+            referenced |= {part.split("}")[0].split(".")[0] for part in text.split("${")[1:]}
+        elif key == "Fn::If":
+            assert value[0] in conditions
+        elif key == "DependsOn":
+            referenced |= set(value if isinstance(value, list) else [value])
+    assert referenced <= known, referenced - known
+
+
+def test_no_logical_id_replaces_a_chalice_resource(template: dict[str, Any]) -> None:
+    assert not set(template["Resources"]) & (CHALICE_IDS | {"APIHandlerInvokePermission"})
+
+
+def test_round_trips_through_json(template: dict[str, Any]) -> None:
+    assert json.loads(json.dumps(template)) == template
+
+
+def test_main_writes_the_template(tmp_path: Any) -> None:
+    out = tmp_path / "build" / "resources.dev.json"
+    cfn.main(["--stage", STAGE, "--out", str(out)])
+    assert json.loads(out.read_text(encoding="utf-8")) == cfn.render(STAGE)
