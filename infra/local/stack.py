@@ -119,7 +119,7 @@ class LocalStack:
                     streams=streams,
                     sqs=sqs,
                     stream_arn=self.resources.stream_arns[mapping.table.logical],
-                    dlq_url=self.resources.dlq_urls[mapping.on_failure.logical],
+                    dlq_url=self.resources.queue_urls[mapping.on_failure.logical],
                     region=REGION,
                 )
             )
