@@ -99,16 +99,19 @@ class LocalStack:
         self.resources = provision(
             STAGE, dynamodb=self.client("dynamodb"), sqs=self.client("sqs"), events=self.client("events")
         )
-        from app import app  # after the environment is set: the container reads it on first use
-        from infra.seed import seed
+        from infra.seed import seed  # after the environment is set: the container reads it on first use
+
 
         self.seeded = seed(cfg.province_code)
         if cfg.run_event_sources:
-            self._start_event_sources(app.handler_map)
+            self.start_event_sources()
         if cfg.api_port is not None:
-            self._start_http(app)
+            self.start_http()
 
-    def _start_event_sources(self, handlers: dict[str, Any]) -> None:
+    def start_event_sources(self) -> None:
+        from app import app
+
+        handlers = app.handler_map
         assert self.resources is not None
         sqs, streams = self.client("sqs"), self.client("dynamodbstreams")
         for mapping in topology.STREAM_MAPPINGS:
@@ -140,10 +143,13 @@ class LocalStack:
         for poller in self.pollers:
             poller.start()
 
-    def _start_http(self, app: Any) -> None:
+    def start_http(self, port: int | None = None) -> None:
         from chalice.config import Config
         from chalice.local import create_local_server
 
+        from app import app
+
+        self.config.api_port = port or self.config.api_port or free_port()
         chalice_config = Config.create(
             chalice_stage=STAGE,
             app_name="dvc-cloud",
