@@ -15,7 +15,7 @@ import statistics
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 SUBMISSIONS = 300
@@ -109,7 +109,7 @@ def main() -> None:
         bare_ms = bare_ms[WARMUP:]
 
         agencies_used = communes[:12]
-        at = datetime.now(timezone.utc)
+        at = datetime.now(UTC)
 
         def detail(agency: str) -> dict[str, Any]:
             return {"event_id": uuid.uuid4().hex, "event_type": "DossierSubmitted", "occurred_at": at.isoformat(),
@@ -148,7 +148,7 @@ def pipeline(stack: Any, expected_backlog: int) -> None:
     stack.start_http()
     api = Api(stack.api_url)
     citizen, admin = api.token("citizen"), api.token("admin")
-    period = month_of(datetime.now(timezone.utc))
+    period = month_of(datetime.now(UTC))
     root = f"H{stack.config.province_code:02d}"
     drain_start = time.perf_counter()
     while api.kpi(root, period, admin)["filed"]["total"] < expected_backlog:

@@ -14,11 +14,12 @@ ROLES = ("citizen", "organisation", "officer", "admin")
 
 
 def actor_from_header(authorization: str | None, settings: Settings) -> Actor:
-    if not authorization or not authorization.startswith("Bearer "):
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():  # the scheme name is case-insensitive (RFC 7235)
         raise UnauthorizedError(
             "Bạn cần đăng nhập: thiếu tiêu đề Authorization: Bearer <token>. (Missing bearer token.)"
         )
-    token = authorization.removeprefix("Bearer ").strip()
+    token = token.strip()
     try:
         claims = jwt.decode(
             token,

@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.bootstrap import container
@@ -18,7 +18,7 @@ from chalicelib.topology import COUNTERS_QUEUE, EVENT_SOURCE
 from infra.local.stack import LocalStack
 from tests.support import Api, commune, submission, wait_for
 
-NOW = datetime(2026, 11, 10, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
 
 
 def event(agency: str, channel: str = "online", at: datetime = NOW) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def test_a_redelivered_batch_changes_nothing(stack: LocalStack) -> None:
     assert handler(sqs_event(batch), None) == {"batchItemFailures": []}
     assert total(agency) == 30
     assert handler(sqs_event(batch), None) == {"batchItemFailures": []}  # the same batch again
-    assert handler(sqs_event(batch[10:] + [event(agency)]), None) == {"batchItemFailures": []}  # overlapping
+    assert handler(sqs_event([*batch[10:], event(agency)]), None) == {"batchItemFailures": []}  # overlapping
     assert total(agency) == 31
 
 
