@@ -9,10 +9,12 @@ from functools import cached_property
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from pynamodb.connection import Connection
 
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.ids import new_id
+from chalicelib.integrations.documents import S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher
 from chalicelib.settings import Settings
 from chalicelib.store.calendar import province_calendar
@@ -56,6 +58,12 @@ class Container:
     @cached_property
     def publisher(self) -> EventBridgePublisher:
         return EventBridgePublisher(self.events_client, self.settings.bus_name)
+
+    @cached_property
+    def documents(self) -> S3DocumentStore:
+        # SigV4, so a presigned upload's headers (type, length, checksum) are part of its signature
+        client = boto3.client("s3", region_name=self.settings.region, config=Config(signature_version="s3v4"))
+        return S3DocumentStore(client, self.settings.documents_bucket, now=self.now)
 
     def unit_of_work(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self.dynamodb, self.catalogue)

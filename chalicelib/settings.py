@@ -44,3 +44,7 @@ class Settings:
     @property
     def bus_name(self) -> str:
         return topology.bus_name(self.stage)
+
+    @property
+    def documents_bucket(self) -> str:
+        return topology.DOCUMENTS_BUCKET.physical(self.stage)

@@ -17,8 +17,30 @@ class EventType:
     """Names of the domain events published on the bus (past tense, as `detail-type`)."""
 
     DOSSIER_SUBMITTED = "DossierSubmitted"
+    DOSSIER_RECEIVED = "DossierReceived"
+    DOSSIER_REFUSED_AT_DOOR = "DossierRefusedAtDoor"
+    SUPPLEMENT_REQUESTED = "SupplementRequested"
+    SUPPLEMENT_RESUBMITTED = "SupplementResubmitted"
+    PROCESSING_STARTED = "ProcessingStarted"
+    DOSSIER_TRANSFERRED = "DossierTransferred"
+    FEES_REQUESTED = "FeesRequested"
+    FEES_CONFIRMED = "FeesConfirmed"
+    DOSSIER_APPROVED = "DossierApproved"
+    PROCESSING_STOPPED = "ProcessingStopped"
+    RESULT_READY = "ResultReady"
+    RESULT_RETURNED = "ResultReturned"
+    APOLOGY_ISSUED = "ApologyIssued"
+    DOSSIER_WITHDRAWN = "DossierWithdrawn"
+    DOSSIER_RATED = "DossierRated"
+    DOSSIER_DUE_SOON = "DossierDueSoon"
+    DOSSIER_OVERDUE = "DossierOverdue"
 
-    ALL: tuple[str, ...] = (DOSSIER_SUBMITTED,)
+    CHANGES: tuple[str, ...] = (
+        DOSSIER_RECEIVED, DOSSIER_REFUSED_AT_DOOR, SUPPLEMENT_REQUESTED, SUPPLEMENT_RESUBMITTED, PROCESSING_STARTED,
+        DOSSIER_TRANSFERRED, FEES_REQUESTED, FEES_CONFIRMED, DOSSIER_APPROVED, PROCESSING_STOPPED, RESULT_READY,
+        RESULT_RETURNED, APOLOGY_ISSUED, DOSSIER_WITHDRAWN, DOSSIER_RATED, DOSSIER_DUE_SOON, DOSSIER_OVERDUE,
+    )
+    ALL: tuple[str, ...] = (DOSSIER_SUBMITTED, *CHANGES)
 
 
 @dataclass(frozen=True)
@@ -44,8 +66,16 @@ class TableSpec:
 
 DOSSIERS = TableSpec(
     logical="dossiers",
-    attributes={"pk": "S", "sk": "S", "owner_id": "S", "submitted_at": "S"},
-    indexes=(Index("by_owner", "owner_id", "submitted_at"),),
+    attributes={
+        "pk": "S", "sk": "S", "owner_id": "S", "submitted_at": "S", "agency_code": "S", "agency_status": "S",
+        "due_agency": "S", "due_at": "S",
+    },
+    indexes=(
+        Index("by_owner", "owner_id", "submitted_at"),  # an applicant's own dossiers
+        Index("by_agency", "agency_code", "submitted_at"),  # an agency's work queue
+        Index("by_agency_status", "agency_status", "submitted_at"),  # … filtered by status
+        Index("by_due", "due_agency", "due_at"),  # sparse: open dossiers only, for the deadline watch
+    ),
     stream_view="NEW_IMAGE",
     ttl_attribute="expires_at",
 )
@@ -139,3 +169,18 @@ COUNTERS_MAPPING = QueueMapping(function="counters", queue=COUNTERS_QUEUE, batch
 
 STREAM_MAPPINGS: tuple[StreamMapping, ...] = (RELAY_MAPPING,)
 QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (COUNTERS_MAPPING,)
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """An S3 bucket. Bucket names are unique across all AWS accounts, so `dvc-{stage}-…` may already be taken
+    in another account: deploying outside the local stack may need an account-specific prefix here."""
+
+    logical: str
+
+    def physical(self, stage: str) -> str:
+        return f"dvc-{stage}-{self.logical}"
+
+
+DOCUMENTS_BUCKET = BucketSpec("documents")  # dossier components and results, uploaded by presigned URL
+BUCKETS: tuple[BucketSpec, ...] = (DOCUMENTS_BUCKET,)

@@ -7,12 +7,13 @@ only *adds* resources and refers to Chalice's own by their logical ids: a `lambd
 with `autogen_policy` (the default, as in `.chalice/config.json`) every function runs as `DefaultRole`. None of
 this template's logical ids may equal one of those, or the merge would silently replace Chalice's resource.
 
-What it adds for a stage: the DynamoDB tables, the queues and their dead-letter queues, the custom event bus
-with an archive (for replaying events to rebuild counters), the rules with their SQS targets and the queue
-policies letting EventBridge deliver, the event-source mappings of the relay (table stream) and counters (queue)
-functions, one least-privilege managed policy attached to `DefaultRole`, alarms on the dead-letter queues and
-on the age of queued events, and outputs for names and URLs. If `autogen_policy` is ever turned off, Chalice
-gives each function its own role (`RelayRole`, `CountersRole`, ...): list those in `CHALICE_ROLES`.
+What it adds for a stage: the DynamoDB tables, the buckets (versioned, private, SSE-S3, kept on delete), the
+queues and their dead-letter queues, the custom event bus with an archive (for replaying events to rebuild
+counters), the rules with their SQS targets and the queue policies letting EventBridge deliver, the event-source
+mappings of the relay (table stream) and counters (queue) functions, one least-privilege managed policy attached
+to `DefaultRole`, alarms on the dead-letter queues and on the age of queued events, and outputs for names and URLs.
+If `autogen_policy` is ever turned off, Chalice gives each function its own role (`RelayRole`, `CountersRole`,
+...): list those in `CHALICE_ROLES`.
 
 Every name and pattern comes from the topology; nothing here spells one by hand. Run as
 `python -m infra.cloudformation --stage dev --out infra/build/resources.dev.json`.
@@ -79,6 +80,10 @@ def dlq_id(spec: topology.QueueSpec) -> str:
     return f"{to_cfn_resource_name(spec.logical)}DeadLetterQueue"
 
 
+def bucket_id(spec: topology.BucketSpec) -> str:
+    return f"{to_cfn_resource_name(spec.logical)}Bucket"
+
+
 def rule_id(spec: topology.RuleSpec) -> str:
     return f"{to_cfn_resource_name(spec.logical)}Rule"
 
@@ -113,6 +118,27 @@ def _table(spec: topology.TableSpec, stage: str) -> dict[str, Any]:
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": properties,
+    }
+
+
+def _bucket(spec: topology.BucketSpec, stage: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",  # dossier components are records the law makes the agency keep
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketName": spec.physical(stage),
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        },
     }
 
 
@@ -250,6 +276,8 @@ def _policy() -> dict[str, Any]:
     stream_lists = [_sub(f"${{{table_id(t)}.Arn}}/stream/*") for t in topology.TABLES if t.stream_view]
     consumed = [_arn(queue_id(m.queue)) for m in topology.QUEUE_MAPPINGS]
     failure_destinations = [_arn(queue_id(m.on_failure)) for m in topology.STREAM_MAPPINGS]
+    buckets = [_arn(bucket_id(b)) for b in topology.BUCKETS]
+    objects = [_sub(f"${{{bucket_id(b)}.Arn}}/*") for b in topology.BUCKETS]
     statements = [
         _statement(
             "Tables",
@@ -265,11 +293,15 @@ def _policy() -> dict[str, Any]:
         _statement("Bus", {"events:PutEvents"}, [_arn(BUS_ID)]),
         _statement("ConsumedQueues", {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, consumed),
         _statement("FailureDestinations", {"sqs:SendMessage"}, failure_destinations),
+        # PutObject signs the presigned uploads; GetObject covers downloads and HeadObject (no action of its own).
+        _statement("Objects", {"s3:GetObject", "s3:PutObject"}, objects),
+        # Without ListBucket, HeadObject answers 403 instead of 404 for a key nobody has uploaded yet.
+        _statement("Buckets", {"s3:ListBucket"}, buckets),
     ]
     return {
         "Type": "AWS::IAM::ManagedPolicy",
         "Properties": {
-            "Description": "What the DVC functions may do with the stage's tables, bus and queues.",
+            "Description": "What the DVC functions may do with the stage's tables, bus, queues and buckets.",
             "Roles": [_ref(role) for role in CHALICE_ROLES],
             "PolicyDocument": {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]},
         },
@@ -328,6 +360,8 @@ def _outputs() -> dict[str, Any]:
     for queue in topology.QUEUES:
         outputs[f"{queue_id(queue)}Url"] = {"Value": _ref(queue_id(queue))}
         outputs[f"{dlq_id(queue)}Url"] = {"Value": _ref(dlq_id(queue))}
+    for bucket in topology.BUCKETS:
+        outputs[f"{bucket_id(bucket)}Name"] = {"Value": _ref(bucket_id(bucket))}
     return outputs
 
 
@@ -338,6 +372,8 @@ def render(stage: str, *, function_timeout_s: int = 30) -> dict[str, Any]:
         resources[table_id(table)] = _table(table, stage)
     for queue in topology.QUEUES:
         resources |= _queues(queue, stage, function_timeout_s)
+    for bucket in topology.BUCKETS:
+        resources[bucket_id(bucket)] = _bucket(bucket, stage)
     resources |= _bus(stage)
     for rule in topology.RULES:
         resources[rule_id(rule)] = _rule(rule, stage)

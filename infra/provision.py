@@ -1,4 +1,4 @@
-"""Create the stage's tables, queues, bus and rules from `chalicelib.topology` through the AWS APIs.
+"""Create the stage's tables, queues, bus, rules and buckets from `chalicelib.topology` through the AWS APIs.
 
 Used by the local stack against DynamoDB Local and moto's server; idempotent, so `make run` can restart on
 persistent data. The deployed stack gets the same resources from `infra/cloudformation.py`.
@@ -49,7 +49,9 @@ def ensure_tables(dynamodb: Any, stage: str, result: Provisioned) -> None:
     existing = set(dynamodb.list_tables()["TableNames"])
     for spec in topology.TABLES:
         name = spec.physical(stage)
-        if name not in existing:
+        if name in existing:
+            _add_missing_indexes(dynamodb, spec, stage)  # data kept by `make run` from an older version
+        else:
             dynamodb.create_table(**table_definition(spec, stage))
             dynamodb.get_waiter("table_exists").wait(TableName=name)
             if spec.ttl_attribute:
@@ -58,6 +60,19 @@ def ensure_tables(dynamodb: Any, stage: str, result: Provisioned) -> None:
                 )
         if spec.stream_view:
             result.stream_arns[spec.logical] = dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+
+
+def _add_missing_indexes(dynamodb: Any, spec: topology.TableSpec, stage: str) -> None:
+    name = spec.physical(stage)
+    have = {i["IndexName"] for i in dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])}
+    definition = table_definition(spec, stage)
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in have:
+            dynamodb.update_table(
+                TableName=name,
+                AttributeDefinitions=definition["AttributeDefinitions"],
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
+            )
 
 
 def _queue_arn(sqs: Any, url: str) -> str:
@@ -92,9 +107,24 @@ def ensure_bus(events: Any, sqs: Any, stage: str, result: Provisioned) -> None:
         events.put_targets(Rule=rule.physical(stage), EventBusName=bus, Targets=[{"Id": rule.queue.logical, "Arn": target_arn}])
 
 
-def provision(stage: str, *, dynamodb: Any, sqs: Any, events: Any) -> Provisioned:
+def ensure_buckets(s3: Any, stage: str) -> None:
+    region = s3.meta.region_name
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    for spec in topology.BUCKETS:
+        name = spec.physical(stage)
+        if name in existing:
+            continue
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if region != "us-east-1":  # S3 refuses a LocationConstraint of us-east-1 and requires one elsewhere
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**kwargs)
+
+
+def provision(stage: str, *, dynamodb: Any, sqs: Any, events: Any, s3: Any | None = None) -> Provisioned:
     result = Provisioned()
     ensure_tables(dynamodb, stage, result)
     ensure_queues(sqs, stage, result)
     ensure_bus(events, sqs, stage, result)
+    if s3 is not None:
+        ensure_buckets(s3, stage)
     return result

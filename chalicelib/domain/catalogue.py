@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm
 
@@ -53,6 +54,7 @@ class Procedure:
     required_documents: tuple[DocumentType, ...]
     postal_result: bool
     paper_result: bool = True
+    paper_free_days: frozenset[date] = frozenset()  # pilot days when desks refuse paper for this procedure
 
     @property
     def fees_total(self) -> int:

@@ -43,14 +43,46 @@ def _scopes(detail: Mapping[str, Any]) -> list[str]:
     return [agency_scope(code) for code in path] + [level_scope(path[0], detail["agency_level"])]
 
 
+_PLAIN_METRIC: dict[str, str] = {
+    EventType.DOSSIER_REFUSED_AT_DOOR: "not_received",
+    EventType.SUPPLEMENT_REQUESTED: "supplement_requested",
+    EventType.DOSSIER_WITHDRAWN: "withdrawn",
+    EventType.RESULT_READY: "processed",
+    EventType.PROCESSING_STOPPED: "stopped",
+    EventType.APOLOGY_ISSUED: "apologies",
+    EventType.DOSSIER_TRANSFERRED: "transferred_in",
+}
+
+
+def metrics_of(detail: Mapping[str, Any]) -> list[str]:
+    """The metric names one event adds 1 to (at every scope of its agency)."""
+    event_type = detail["event_type"]
+    if event_type == EventType.DOSSIER_SUBMITTED:
+        return [filed_metric(detail["channel"], detail["online_form"])]
+    names = []
+    if event_type == EventType.DOSSIER_RECEIVED:
+        names.append(f"received|channel={detail['channel']}")
+    elif event_type == EventType.RESULT_RETURNED:
+        names.append(f"returned|via={detail['attributes'].get('via')}")
+    elif event_type == EventType.DOSSIER_RATED:
+        names.append(f"rated|rating={detail['attributes'].get('rating')}")
+    elif event_type in _PLAIN_METRIC:
+        names.append(_PLAIN_METRIC[event_type])
+    if detail.get("on_time") is not None:  # the event that ended processing: on time or late
+        names.append(f"finished|on_time={'true' if detail['on_time'] else 'false'}")
+    return names
+
+
 def deltas(detail: Mapping[str, Any]) -> Counter[CounterKey]:
     """The counters one event moves, with the amount for each."""
     out: Counter[CounterKey] = Counter()
-    if detail["event_type"] == EventType.DOSSIER_SUBMITTED:
-        period = month_of(datetime.fromisoformat(detail["occurred_at"]))
-        metric = filed_metric(detail["channel"], detail["online_form"])
-        for scope in _scopes(detail):
-            out[CounterKey(scope, period, metric)] += 1
+    names = metrics_of(detail)
+    if not names:
+        return out
+    period = month_of(datetime.fromisoformat(detail["occurred_at"]))
+    for scope in _scopes(detail):
+        for name in names:
+            out[CounterKey(scope, period, name)] += 1
     return out
 
 

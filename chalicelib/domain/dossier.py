@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
+from chalicelib.domain import directives
 from chalicelib.domain.calendar import WorkingCalendar, business_date
 from chalicelib.domain.catalogue import Agency, Procedure
 from chalicelib.domain.codes import dossier_code
@@ -42,6 +43,13 @@ class SubmitDossier:
 
 
 @dataclass
+class SupplementRecord:
+    requested_at: datetime
+    missing: str
+    resubmitted_at: datetime | None = None
+
+
+@dataclass
 class Dossier:
     id: str
     code: str
@@ -60,12 +68,36 @@ class Dossier:
     submitted_at: datetime
     appointment_at: datetime
     fees_total: int
+    legal_days: int = 0
     version: int = 0
+    received_at: datetime | None = None
+    due_at: datetime | None = None  # the appointment pushed back by time waited on closed supplements
+    supplements: list[SupplementRecord] = field(default_factory=list)
+    finished_at: datetime | None = None
+    verdict: str | None = None  # on_time | late, fixed when processing ends
+    decision: str | None = None
+    reason: str | None = None  # of a refusal at the door or a stop
+    result_reference: str | None = None
+    result_file_key: str | None = None
+    returned_via: str | None = None
+    apologies: int = 0
+    rating: str | None = None
+    rating_comment: str | None = None
+    paid_online_total: int = 0  # VND confirmed by an online payment; fed by payments when they exist
     events: list[DomainEvent] = field(default_factory=list)
 
+    @property
+    def is_open(self) -> bool:
+        """Still being handled: it has a deadline and no end of processing yet."""
+        return self.finished_at is None and self.status not in (Status.NOT_RECEIVED, Status.WITHDRAWN)
 
-def check_admissible(cmd: SubmitDossier, procedure: Procedure, agency: Agency) -> None:
-    """Raise `RuleViolationError` with the rule's own code when the catalogue forbids this submission."""
+    def owes_apology(self, now: datetime) -> bool:
+        """Late and still open with no apology since the deadline passed (a new appointment clears it)."""
+        return self.is_open and self.due_at is not None and now > self.due_at and self.status != Status.REGISTERED
+
+
+def check_admissible(cmd: SubmitDossier, procedure: Procedure, agency: Agency, business_day: date) -> None:
+    """Raise `RuleViolationError` with the rule's own code when the catalogue or a directive forbids this."""
     if not procedure.is_offered_at(agency):
         raise RuleViolationError(
             f"Thủ tục {procedure.code} không được giải quyết tại {agency.name}. "
@@ -93,6 +125,17 @@ def check_admissible(cmd: SubmitDossier, procedure: Procedure, agency: Agency) -
             "Thủ tục này không trả kết quả trực tuyến. (This procedure does not issue results online.)",
             code="ONLINE_RESULT_NOT_ALLOWED",
         )
+    directives.enforce(
+        "intake",
+        directives.Facts(
+            business_day=business_day,
+            channel=cmd.channel,
+            applicant_kind=cmd.applicant.kind,
+            procedure_internal=procedure.internal,
+            online_form=procedure.online_form,
+            paper_free_days=procedure.paper_free_days,
+        ),
+    )
     given = {doc.type for doc in cmd.documents}
     missing = [doc for doc in procedure.required_documents if doc.type not in given]
     if missing:
@@ -119,7 +162,7 @@ def submit(
     The appointment is counted from `now` in working days; for online filings it is provisional until an
     officer receives the dossier.
     """
-    check_admissible(cmd, procedure, agency)
+    check_admissible(cmd, procedure, agency, business_date(now))
     status = Status.REGISTERED if cmd.channel.is_online else Status.RECEIVED
     dossier = Dossier(
         id=dossier_id,
@@ -139,7 +182,11 @@ def submit(
         submitted_at=now,
         appointment_at=calendar.appointment(now, procedure.processing_days),
         fees_total=procedure.fees_total,
+        legal_days=procedure.processing_days,
     )
+    if status == Status.RECEIVED:  # paper dossiers are received on the spot: the clock starts now
+        dossier.received_at = now
+        dossier.due_at = dossier.appointment_at
     dossier.events.append(
         DossierSubmitted(
             event_id=event_id,

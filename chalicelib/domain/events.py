@@ -57,4 +57,67 @@ class DossierSubmitted:
         }
 
 
-DomainEvent = DossierSubmitted
+@dataclass(frozen=True)
+class DossierChanged:
+    """Something happened to a dossier after its submission: a transition, or a deadline warning.
+
+    One shape for all of them (`dossier-change.v1.json`), each type with its own schema file that pins
+    `event_type`. Names the agency and the officer, as Decree 224/2026 asks of status notices.
+    """
+
+    event_type: str
+    event_id: str
+    occurred_at: datetime
+    dossier_id: str
+    dossier_code: str
+    procedure_code: str
+    agency_code: str
+    agency_path: tuple[str, ...]
+    agency_level: str
+    channel: str
+    online_form: str
+    from_status: str
+    status: str
+    status_code: int
+    actor_id: str | None = None  # officers and the system; an applicant's id is not published
+    actor_name: str | None = None
+    actor_role: str | None = None
+    on_time: bool | None = None  # set when processing ends
+    attributes: tuple[tuple[str, Any], ...] = ()  # what else the event type carries
+
+    @property
+    def schema(self) -> str:
+        return schema_of(self.event_type)
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "schema_version": 1,
+            "occurred_at": iso_utc(self.occurred_at),
+            "dossier_id": self.dossier_id,
+            "dossier_code": self.dossier_code,
+            "procedure_code": self.procedure_code,
+            "agency_code": self.agency_code,
+            "agency_path": list(self.agency_path),
+            "agency_level": self.agency_level,
+            "channel": self.channel,
+            "online_form": self.online_form,
+            "from_status": self.from_status,
+            "status": self.status,
+            "status_code": self.status_code,
+            "actor_id": self.actor_id,
+            "actor_name": self.actor_name,
+            "actor_role": self.actor_role,
+            "on_time": self.on_time,
+            "attributes": dict(self.attributes),
+        }
+
+
+def schema_of(event_type: str) -> str:
+    """`DossierReceived` → `dossier-received.v1.json`."""
+    kebab = "".join(f"-{c.lower()}" if c.isupper() else c for c in event_type).lstrip("-")
+    return f"{kebab}.v1.json"
+
+
+DomainEvent = DossierSubmitted | DossierChanged

@@ -70,3 +70,38 @@ def months_of_period(period: str) -> list[str]:
     if len(part) == 2 and part.isdigit() and 1 <= int(part) <= 12:
         return [f"{year}-{part}"]
     raise ValueError(f"not a period: {period!r}")
+
+
+@dataclass(frozen=True)
+class LifecycleFigures:
+    """Counts of what happened to dossiers in the period, and the on-time share of those finished."""
+
+    counts: dict[str, int]
+
+    @property
+    def on_time_share(self) -> Ratio:
+        """Finished on time over finished (the index's 2.1 counts unfinished ones too: see the report)."""
+        on_time = self.counts["finished_on_time"]
+        return Ratio(on_time, on_time + self.counts["finished_late"])
+
+
+LIFECYCLE_METRICS = (
+    "received", "not_received", "supplement_requested", "processed", "stopped", "withdrawn", "returned",
+    "apologies", "transferred_in", "rated_satisfied", "rated_unsatisfied", "finished_on_time", "finished_late",
+)
+
+
+def lifecycle_figures(metrics: Mapping[str, int]) -> LifecycleFigures:
+    counts = dict.fromkeys(LIFECYCLE_METRICS, 0)
+    for metric, value in metrics.items():
+        name, *labels = metric.split("|")
+        tags = dict(label.split("=", 1) for label in labels)
+        if name == "finished":
+            key = "finished_on_time" if tags.get("on_time") == "true" else "finished_late"
+        elif name == "rated":
+            key = f"rated_{tags.get('rating')}"
+        else:
+            key = name
+        if key in counts:
+            counts[key] += value
+    return LifecycleFigures(counts)

@@ -8,8 +8,10 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.auth import require_role
 from chalicelib.bootstrap import container
+from chalicelib.domain.actions import ActOnDossier
 from chalicelib.domain.dossier import Applicant, Document, SubmitDossier
-from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.errors import NotFoundError, ValidationError
+from chalicelib.domain.lifecycle import Action
 from chalicelib.domain.vocabulary import ApplicantKind, Channel, ResultDelivery
 from chalicelib.handlers.http import (
     RouteDoc,
@@ -23,6 +25,7 @@ from chalicelib.handlers.http import (
     request_id,
 )
 from chalicelib.services import queries
+from chalicelib.services.lifecycle import act_on_dossier
 from chalicelib.services.submission import request_hash, submit_dossier
 
 bp = Blueprint(__name__)
@@ -89,7 +92,7 @@ def submit() -> Response:
 @endpoint(RouteDoc(summary="Read a dossier (its owner, its agency's officers, admins)",
                    response_schema="dossier.v1.json", errors=(401, 404)))
 def get_one(dossier_id: str) -> dict[str, Any]:
-    return queries.get_dossier(dossier_id, current_actor(bp))
+    return queries.get_dossier(dossier_id, current_actor(bp), container().now())
 
 
 @bp.route("/v1/dossiers", methods=["GET"])
@@ -105,5 +108,46 @@ def list_mine() -> dict[str, Any]:
     actor = current_actor(bp)
     limit = query_int(bp, "limit", 20, 1, 100)
     cursor = decode_cursor(query_params(bp).get("cursor"))
-    items, next_key = queries.list_my_dossiers(actor, limit, cursor)
+    items, next_key = queries.list_my_dossiers(actor, limit, cursor, container().now())
     return {"items": items, "next_cursor": encode_cursor(next_key)}
+
+
+def _action(name: str) -> Action:
+    try:
+        return Action(name.replace("-", "_"))
+    except ValueError:
+        raise NotFoundError(
+            f"Không có thao tác '{name}'. (Unknown action; see allowed_actions on the dossier.)",
+            code="ACTION_UNKNOWN",
+            details={"actions": [a.value.replace("_", "-") for a in Action]},
+        ) from None
+
+
+@bp.route("/v1/dossiers/{dossier_id}/actions/{action}", methods=["POST"])
+@endpoint(
+    RouteDoc(
+        summary="Take a lifecycle action (officers: receive, refuse-at-door, request-supplement, start-processing, "
+        "transfer, request-fees, confirm-fees, approve, stop, mark-result-ready, return-result, apologise; "
+        "applicants: withdraw, resubmit-supplement, rate)",
+        request_schema="dossier-action.v1.json",
+        response_schema="dossier.v1.json",
+        errors=(400, 401, 403, 404, 409, 422),
+    )
+)
+def take_action(dossier_id: str, action: str) -> dict[str, Any]:
+    actor = current_actor(bp)
+    chosen = _action(action)
+    body = json_body(bp, f"action-{chosen.value.replace('_', '-')}.v1.json")
+    c = container()
+    cmd = ActOnDossier(dossier_id, chosen, body["expected_version"], body)
+    return act_on_dossier(
+        cmd, c.unit_of_work(), actor=actor, calendar_for=c.calendar_for, now=c.now(), new_id=c.new_id,
+        request_id=request_id(bp),
+    )
+
+
+@bp.route("/v1/dossiers/{dossier_id}/history", methods=["GET"])
+@endpoint(RouteDoc(summary="The dossier's audit trail, oldest first (applicants do not see internal notes)",
+                   response_schema="history.v1.json", errors=(401, 404)))
+def history(dossier_id: str) -> dict[str, Any]:
+    return queries.get_history(dossier_id, current_actor(bp))

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.events import schema_of
 from chalicelib.store.counters import ApplyStats, CounterStore
 from chalicelib.topology import EventType
 from chalicelib.validation import validate
 
-SCHEMA_OF_EVENT: dict[str, str] = {
-    EventType.DOSSIER_SUBMITTED: "dossier-submitted.v1.json",
-}
+SCHEMA_OF_EVENT: dict[str, str] = {event_type: schema_of(event_type) for event_type in EventType.ALL}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalicelib.auth import require_role
@@ -9,8 +10,10 @@ from chalicelib.domain.catalogue import Agency
 from chalicelib.domain.counting import agency_scope
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import ForbiddenError, NotFoundError, ValidationError
+from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor
-from chalicelib.domain.kpi import filing_figures, months_of_period
+from chalicelib.domain.kpi import filing_figures, lifecycle_figures, months_of_period
+from chalicelib.domain.vocabulary import Status
 from chalicelib.services.views import dossier_view
 from chalicelib.store import dossiers as dossier_items
 from chalicelib.store.catalogue import CatalogueRepository
@@ -29,29 +32,62 @@ def can_read(actor: Actor, dossier: Dossier) -> bool:
     return actor.role == "admin"
 
 
-def get_dossier(dossier_id: str, actor: Actor) -> dict[str, Any]:
+def readable_dossier(dossier_id: str, actor: Actor) -> Dossier:
     """Applicants see only their own; a dossier they may not see answers 404, so ids cannot be probed."""
     dossier = dossier_items.get(dossier_id)
     if dossier is None or not can_read(actor, dossier):
         raise _not_found(dossier_id)
-    return dossier_view(dossier)
+    return dossier
 
 
-def _is_owner_cursor(cursor: dict[str, Any], owner_id: str) -> bool:
-    """A cursor is the index's last key: exactly these string attributes, and the caller's own."""
-    if set(cursor) != {"pk", "sk", "owner_id", "submitted_at"}:
-        return False
-    if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in cursor.values()):
-        return False
-    return bool(cursor["owner_id"]["S"] == owner_id)
+def get_dossier(dossier_id: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    return dossier_view(readable_dossier(dossier_id, actor), now, actor)
 
 
-def list_my_dossiers(actor: Actor, limit: int, cursor: dict[str, str] | None) -> tuple[list[dict[str, Any]], Any]:
-    require_role(actor, "citizen", "organisation")
-    if cursor is not None and not _is_owner_cursor(cursor, actor.user_id):
+def get_history(dossier_id: str, actor: Actor) -> dict[str, Any]:
+    """Every change, oldest first. Applicants do not see officer-internal notes."""
+    readable_dossier(dossier_id, actor)
+    entries = []
+    for item in dossier_items.history(dossier_id):
+        hide = actor.is_applicant and item.internal
+        entries.append({
+            "version": int(item.version),
+            "at": item.at,
+            "action": item.action.replace("_", "-"),
+            "from_status": item.from_status,
+            "to_status": item.to_status,
+            "actor": {
+                "role": item.actor_role,
+                "name": item.actor_name,
+                "agency_code": item.actor_agency,
+                **({} if actor.is_applicant else {"id": item.actor_id}),
+            },
+            "note": None if hide else item.note,
+            "internal": bool(item.internal),
+            **({} if actor.is_applicant else {"request_id": item.request_id}),
+        })
+    return {"dossier_id": dossier_id, "entries": entries}
+
+
+def check_cursor(cursor: dict[str, Any] | None, partition: tuple[str, str], sort_key: str) -> None:
+    """A cursor is an index's last key: exactly these string attributes, in the caller's own partition."""
+    if cursor is None:
+        return
+    name, value = partition
+    well_formed = set(cursor) == {"pk", "sk", name, sort_key} and all(
+        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in cursor.values()
+    )
+    if not well_formed or cursor[name]["S"] != value:
         raise ValidationError("Con trỏ phân trang không hợp lệ. (Invalid cursor.)", code="CURSOR_INVALID")
+
+
+def list_my_dossiers(
+    actor: Actor, limit: int, cursor: dict[str, Any] | None, now: datetime
+) -> tuple[list[dict[str, Any]], Any]:
+    require_role(actor, "citizen", "organisation")
+    check_cursor(cursor, ("owner_id", actor.user_id), "submitted_at")
     page, next_cursor = dossier_items.list_for_owner(actor.user_id, limit, cursor)
-    return [dossier_view(d) for d in page], next_cursor
+    return [dossier_view(d, now, actor) for d in page], next_cursor
 
 
 def _check_scope(actor: Actor, agency: Agency) -> None:
@@ -73,7 +109,9 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
         ) from exc
     agency = catalogue.agency(agency_code)
     _check_scope(actor, agency)
-    figures = filing_figures(CounterStore.read(agency_scope(agency.code), months))
+    metrics = CounterStore.read(agency_scope(agency.code), months)
+    figures = filing_figures(metrics)
+    lifecycle = lifecycle_figures(metrics)
     return {
         "agency": {"code": agency.code, "name": agency.name, "level": agency.level.value},
         "period": period,
@@ -85,4 +123,35 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
         },
         "online_share": figures.online_share.as_dict(),
         "online_any_share": figures.online_any_share.as_dict(),
+        "lifecycle": lifecycle.counts,
+        "on_time_share": lifecycle.on_time_share.as_dict(),
     }
+
+
+def work_queue(
+    agency_code: str,
+    actor: Actor,
+    catalogue: CatalogueRepository,
+    *,
+    status: str | None,
+    due_before: datetime | None,
+    overdue: bool,
+    limit: int,
+    cursor: dict[str, Any] | None,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], Any]:
+    """An officer's queue: newest first from the agency index, or most urgent first from the due index
+    when a due date or `overdue` narrows it. Never a scan."""
+    agency = catalogue.agency(agency_code)
+    _check_scope(actor, agency)
+    if status is not None and status not in {s.value for s in Status}:
+        raise ValidationError(f"Trạng thái '{status}' không tồn tại. (Unknown status.)", code="QUERY_INVALID")
+    limit_at = min(t for t in (due_before, now if overdue else None) if t is not None) if (due_before or overdue) else None
+    if limit_at is not None:
+        check_cursor(cursor, ("due_agency", agency.code), "due_at")
+        page, next_key = dossier_items.list_due(agency.code, iso_utc(limit_at), limit, cursor, status)
+    else:
+        partition = ("agency_status", f"{agency.code}#{status}") if status else ("agency_code", agency.code)
+        check_cursor(cursor, partition, "submitted_at")
+        page, next_key = dossier_items.list_for_agency(agency.code, status, limit, cursor)
+    return [dossier_view(d, now, actor) for d in page], next_key

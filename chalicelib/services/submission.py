@@ -57,7 +57,7 @@ def submit_dossier(
             return _replay(remembered, body_hash)
     procedure = uow.catalogue.procedure(cmd.procedure_code)
     agency = uow.catalogue.agency(cmd.agency_code)
-    dossiers.check_admissible(cmd, procedure, agency)  # before taking a number, so refusals leave no gap
+    dossiers.check_admissible(cmd, procedure, agency, business_date(now))  # before taking a number, so refusals leave no gap
     sequence = uow.next_sequence(agency.code, business_date(now))
     dossier = dossiers.submit(
         cmd,
@@ -79,7 +79,7 @@ def submit_dossier(
         request_id=request_id,
     )
     uow.add_dossier(dossier, entry)
-    body = dossier_view(replace(dossier, version=1))
+    body = dossier_view(replace(dossier, version=1), now, actor)
     if idempotency_key:
         uow.remember(cmd.owner_id, idempotency_key, body_hash, 201, body, now)
     try:

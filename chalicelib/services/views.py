@@ -1,15 +1,24 @@
-"""What callers see of a dossier: the applicant's and officers' view, shaped as `dossier.v1.json`."""
+"""What callers see of a dossier and its history, shaped as `dossier.v1.json` and `history.v1.json`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.calendar import VN_TZ
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import iso_utc
+from chalicelib.domain.history import Actor
+from chalicelib.domain.lifecycle import allowed_actions
 
 
-def dossier_view(dossier: Dossier) -> dict[str, Any]:
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else iso_utc(at)
+
+
+def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -> dict[str, Any]:
+    """The dossier with what the viewer may do next (`allowed_actions`, for their kind of actor)."""
+    kind = None if viewer is None else ("applicant" if viewer.is_applicant else "officer")
     return {
         "id": dossier.id,
         "code": dossier.code,
@@ -21,8 +30,23 @@ def dossier_view(dossier: Dossier) -> dict[str, Any]:
         "status": dossier.status.value,
         "status_code": dossier.status.national_code,
         "submitted_at": iso_utc(dossier.submitted_at),
+        "received_at": _iso(dossier.received_at),
         "appointment_at": iso_utc(dossier.appointment_at),
         "appointment_date": dossier.appointment_at.astimezone(VN_TZ).date().isoformat(),
+        "due_at": _iso(dossier.due_at),
+        "finished_at": _iso(dossier.finished_at),
+        "verdict": dossier.verdict,
+        "owes_apology": dossier.owes_apology(now),
+        "apologies": dossier.apologies,
+        "supplements": [
+            {"requested_at": iso_utc(s.requested_at), "missing": s.missing, "resubmitted_at": _iso(s.resubmitted_at)}
+            for s in dossier.supplements
+        ],
+        "decision": dossier.decision,
+        "reason": dossier.reason,
+        "result_reference": dossier.result_reference,
+        "returned_via": dossier.returned_via,
+        "rating": dossier.rating,
         "result_delivery": dossier.result_delivery.value,
         "fees_total": dossier.fees_total,
         "applicant": {
@@ -33,5 +57,6 @@ def dossier_view(dossier: Dossier) -> dict[str, Any]:
             "email": dossier.applicant.email,
         },
         "documents": [{"type": d.type, "name": d.name} for d in dossier.documents],
+        "allowed_actions": [a.value.replace("_", "-") for a in allowed_actions(dossier.status, kind)] if kind else [],
         "version": dossier.version,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any
 
 from chalicelib.domain.catalogue import Agency, DocumentType, FeeLine, Procedure
@@ -49,6 +50,7 @@ def procedure_to_item(procedure: Procedure) -> CatalogueModel:
         "required_documents": [{"type": d.type, "name": d.name} for d in procedure.required_documents],
         "postal_result": procedure.postal_result,
         "paper_result": procedure.paper_result,
+        "paper_free_days": sorted(day.isoformat() for day in procedure.paper_free_days),
     }
     return CatalogueModel(f"PROCEDURE#{procedure.code}", "PROCEDURE", data=data)
 
@@ -67,6 +69,7 @@ def procedure_from_data(data: dict[str, Any]) -> Procedure:
         required_documents=tuple(DocumentType(d["type"], d["name"]) for d in data["required_documents"]),
         postal_result=bool(data["postal_result"]),
         paper_result=bool(data.get("paper_result", True)),
+        paper_free_days=frozenset(date.fromisoformat(day) for day in data.get("paper_free_days", [])),
     )
 
 

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.dossier import Applicant, Document, Dossier
+from chalicelib.domain.dossier import Applicant, Document, Dossier, SupplementRecord
 from chalicelib.domain.events import DomainEvent, iso_utc
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery, Status
@@ -47,6 +47,26 @@ def to_item(dossier: Dossier) -> DossierModel:
         submitted_at=iso_utc(dossier.submitted_at),
         appointment_at=iso_utc(dossier.appointment_at),
         fees_total=dossier.fees_total,
+        legal_days=dossier.legal_days,
+        agency_status=f"{dossier.agency_code}#{dossier.status.value}",
+        received_at=_iso(dossier.received_at),
+        due_at=_iso(dossier.due_at),
+        due_agency=dossier.agency_code if dossier.is_open and dossier.due_at else None,
+        supplements=[
+            {"requested_at": iso_utc(s.requested_at), "missing": s.missing, "resubmitted_at": _iso(s.resubmitted_at)}
+            for s in dossier.supplements
+        ],
+        finished_at=_iso(dossier.finished_at),
+        verdict=dossier.verdict,
+        decision=dossier.decision,
+        reason=dossier.reason,
+        result_reference=dossier.result_reference,
+        result_file_key=dossier.result_file_key,
+        returned_via=dossier.returned_via,
+        apologies=dossier.apologies,
+        rating=dossier.rating,
+        rating_comment=dossier.rating_comment,
+        paid_online_total=dossier.paid_online_total,
     )
     if dossier.version:
         item.version = dossier.version
@@ -79,8 +99,38 @@ def from_item(item: DossierModel) -> Dossier:
         submitted_at=datetime.fromisoformat(item.submitted_at),
         appointment_at=datetime.fromisoformat(item.appointment_at),
         fees_total=int(item.fees_total),
+        legal_days=int(item.legal_days or 0),
         version=int(item.version or 0),
+        received_at=_dt(item.received_at),
+        due_at=_dt(item.due_at),
+        supplements=[
+            SupplementRecord(
+                requested_at=datetime.fromisoformat(s["requested_at"]),
+                missing=s["missing"],
+                resubmitted_at=_dt(s.get("resubmitted_at")),
+            )
+            for s in (item.supplements or [])
+        ],
+        finished_at=_dt(item.finished_at),
+        verdict=item.verdict,
+        decision=item.decision,
+        reason=item.reason,
+        result_reference=item.result_reference,
+        result_file_key=item.result_file_key,
+        returned_via=item.returned_via,
+        apologies=int(item.apologies or 0),
+        rating=item.rating,
+        rating_comment=item.rating_comment,
+        paid_online_total=int(item.paid_online_total or 0),
     )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else iso_utc(at)
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def history_item(dossier_id: str, entry: HistoryEntry) -> HistoryModel:
@@ -90,7 +140,9 @@ def history_item(dossier_id: str, entry: HistoryEntry) -> HistoryModel:
         version=entry.version,
         at=iso_utc(entry.at),
         actor_id=entry.actor.user_id,
+        actor_name=entry.actor.display_name,
         actor_role=entry.actor.role,
+        actor_agency=entry.actor.agency_code,
         action=entry.action,
         from_status=entry.from_status,
         to_status=entry.to_status,
@@ -130,3 +182,36 @@ def list_for_owner(
     )
     dossiers = [from_item(item) for item in page]
     return dossiers, page.last_evaluated_key
+
+
+def history(dossier_id: str) -> list[HistoryModel]:
+    return list(HistoryModel.query(dossier_pk(dossier_id), HistoryModel.sk.startswith("HISTORY#")))
+
+
+def list_for_agency(
+    agency_code: str, status: str | None, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[Dossier], dict[str, Any] | None]:
+    """An agency's dossiers newest first, optionally of one status, from the agency indexes."""
+    if status:
+        index: Any = DossierModel.by_agency_status
+        key = f"{agency_code}#{status}"
+    else:
+        index, key = DossierModel.by_agency, agency_code
+    page = index.query(key, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return [from_item(item) for item in page], page.last_evaluated_key
+
+
+def list_due(
+    agency_code: str, due_before: str, limit: int, cursor: dict[str, Any] | None, status: str | None = None
+) -> tuple[list[Dossier], dict[str, Any] | None]:
+    """An agency's open dossiers due before an instant, most urgent first, from the sparse due index."""
+    condition = DossierModel.status == status if status else None
+    page = DossierModel.by_due.query(
+        agency_code,
+        DossierModel.due_at < due_before,
+        filter_condition=condition,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=cursor,
+    )
+    return [from_item(item) for item in page], page.last_evaluated_key

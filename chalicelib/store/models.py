@@ -40,6 +40,33 @@ class OwnerIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyp
     submitted_at = UnicodeAttribute(range_key=True)
 
 
+class AgencyIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_agency"
+        projection = AllProjection()
+
+    agency_code = UnicodeAttribute(hash_key=True)
+    submitted_at = UnicodeAttribute(range_key=True)
+
+
+class AgencyStatusIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_agency_status"
+        projection = AllProjection()
+
+    agency_status = UnicodeAttribute(hash_key=True)
+    submitted_at = UnicodeAttribute(range_key=True)
+
+
+class DueIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_due"
+        projection = AllProjection()
+
+    due_agency = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
 class DossierModel(Model):
     class Meta:
         table_name = topology.DOSSIERS.physical("local")
@@ -65,8 +92,28 @@ class DossierModel(Model):
     submitted_at = UnicodeAttribute()
     appointment_at = UnicodeAttribute()
     fees_total = NumberAttribute()
+    legal_days = NumberAttribute(default=0)
+    agency_status = UnicodeAttribute()  # "{agency}#{status}", key of the work-queue index
+    received_at = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    due_agency = UnicodeAttribute(null=True)  # set only while open: makes the due index sparse
+    supplements = JSONAttribute(default=list)
+    finished_at = UnicodeAttribute(null=True)
+    verdict = UnicodeAttribute(null=True)
+    decision = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    result_reference = UnicodeAttribute(null=True)
+    result_file_key = UnicodeAttribute(null=True)
+    returned_via = UnicodeAttribute(null=True)
+    apologies = NumberAttribute(default=0)
+    rating = UnicodeAttribute(null=True)
+    rating_comment = UnicodeAttribute(null=True)
+    paid_online_total = NumberAttribute(default=0)
     version = VersionAttribute()
     by_owner = OwnerIndex()
+    by_agency = AgencyIndex()
+    by_agency_status = AgencyStatusIndex()
+    by_due = DueIndex()
 
 
 class HistoryModel(Model):
@@ -79,7 +126,9 @@ class HistoryModel(Model):
     version = NumberAttribute()
     at = UnicodeAttribute()
     actor_id = UnicodeAttribute()
+    actor_name = UnicodeAttribute(null=True)
     actor_role = UnicodeAttribute()
+    actor_agency = UnicodeAttribute(null=True)
     action = UnicodeAttribute()
     from_status = UnicodeAttribute(null=True)
     to_status = UnicodeAttribute()

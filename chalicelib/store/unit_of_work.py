@@ -18,10 +18,11 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.store import dossiers as dossier_items
 from chalicelib.store.catalogue import CatalogueRepository
-from chalicelib.store.models import DossierModel, IdempotencyModel, SequenceModel
+from chalicelib.store.models import DossierModel, IdempotencyModel, OutboxModel, SequenceModel
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -37,6 +38,10 @@ class IdempotencyKeyRaceError(ConflictError):
     """Another request with the same key committed first; the caller re-reads what it remembered."""
 
     code = "IDEMPOTENCY_RACE"
+
+
+class AlreadyRecordedError(ConflictError):
+    code = "ALREADY_RECORDED"
 
 
 @dataclass
@@ -76,6 +81,17 @@ class DynamoUnitOfWork:
         self._writes.append(_Write("dossier", item, DossierModel.pk.does_not_exist()))
         self._record_history_and_events(dossier, entry)
 
+    def update_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
+        """Save a changed dossier on condition that its version is still the one it was read at."""
+        self._writes.append(_Write("dossier", dossier_items.to_item(dossier)))
+        self._record_history_and_events(dossier, entry)
+
+    def add_watch_event(self, dossier_id: str, key: str, event: DomainEvent) -> None:
+        """An event about a dossier that changes nothing in it (a deadline warning), once per `key`."""
+        item = dossier_items.outbox_item(dossier_id, 0, 0, event)
+        item.sk = f"OUTBOX#WATCH#{key}"
+        self._writes.append(_Write("watch", item, OutboxModel.sk.does_not_exist()))
+
     def _record_history_and_events(self, dossier: Dossier, entry: HistoryEntry) -> None:
         self._writes.append(_Write("history", dossier_items.history_item(dossier.id, entry)))
         for position, event in enumerate(dossier.events):
@@ -107,6 +123,8 @@ class DynamoUnitOfWork:
                 for write, reason in zip(writes, exc.cancellation_reasons, strict=False)
                 if reason and reason.code == "ConditionalCheckFailed"
             ]
+            if "watch" in failed:
+                raise AlreadyRecordedError("this warning was recorded before") from exc
             if "idempotency" in failed:
                 raise IdempotencyKeyRaceError("same Idempotency-Key committed concurrently") from exc
             if "dossier" in failed:

@@ -97,7 +97,8 @@ class LocalStack:
             }
         )
         self.resources = provision(
-            STAGE, dynamodb=self.client("dynamodb"), sqs=self.client("sqs"), events=self.client("events")
+            STAGE, dynamodb=self.client("dynamodb"), sqs=self.client("sqs"), events=self.client("events"),
+            s3=self.client("s3"),
         )
         from infra.seed import seed  # after the environment is set: the container reads it on first use
 

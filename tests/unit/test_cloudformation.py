@@ -91,6 +91,24 @@ def test_visibility_follows_the_function_timeout() -> None:
     assert queues[cfn.queue_id(queue)]["Properties"]["VisibilityTimeout"] == 720
 
 
+def test_every_bucket_is_private_versioned_encrypted_and_kept(template: dict[str, Any]) -> None:
+    buckets = {b["Properties"]["BucketName"]: b for b in _of_type(template, "AWS::S3::Bucket").values()}
+    assert set(buckets) == {spec.physical(STAGE) for spec in topology.BUCKETS}
+    assert topology.DOCUMENTS_BUCKET.physical(STAGE) == "dvc-dev-documents"
+    for bucket in buckets.values():
+        props = bucket["Properties"]
+        assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+
+
 def test_bus_archive_rules_and_queue_policies(template: dict[str, Any]) -> None:
     (bus_id, bus), = _of_type(template, "AWS::Events::EventBus").items()
     assert bus["Properties"]["Name"] == topology.bus_name(STAGE)
@@ -182,6 +200,13 @@ def test_policy_is_attached_to_the_chalice_role_and_covers_the_resources(templat
     assert allowed("sqs:SendMessage") == [
         {"Fn::GetAtt": [cfn.queue_id(m.on_failure), "Arn"]} for m in topology.STREAM_MAPPINGS
     ]
+    objects = [{"Fn::Sub": f"${{{cfn.bucket_id(b)}.Arn}}/*"} for b in topology.BUCKETS]
+    assert allowed("s3:PutObject") == objects
+    assert allowed("s3:GetObject") == objects  # HeadObject is authorised by s3:GetObject
+    # ListBucket on the bucket itself, so HeadObject of a missing key is a 404 rather than a 403
+    assert allowed("s3:ListBucket") == [{"Fn::GetAtt": [cfn.bucket_id(b), "Arn"]} for b in topology.BUCKETS]
+    s3_actions = {a for s in statements for a in s["Action"] if a.startswith("s3:")}
+    assert s3_actions == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}  # no deletes: documents are records
 
 
 def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
@@ -210,6 +235,8 @@ def test_outputs_name_the_tables_bus_and_queues(template: dict[str, Any]) -> Non
     for spec in topology.TABLES:
         assert {"Ref": cfn.table_id(spec)} in values
     assert {"Ref": cfn.BUS_ID} in values
+    for bucket in topology.BUCKETS:
+        assert {"Ref": cfn.bucket_id(bucket)} in values
     for queue in topology.QUEUES:
         assert {"Ref": cfn.queue_id(queue)} in values and {"Ref": cfn.dlq_id(queue)} in values
     assert not set(template["Outputs"]) & {"RestAPIId", "EndpointURL", "APIHandlerName", "APIHandlerArn"}

@@ -82,7 +82,7 @@ def test_period_is_the_vietnam_month(occurred_at: str, period: str) -> None:
     assert {key.period for key in deltas(submitted(occurred_at=occurred_at))} == {period}
 
 
-@pytest.mark.parametrize("event_type", ["DossierReceived", "DossierWithdrawn", "", "dossiersubmitted"])
+@pytest.mark.parametrize("event_type", ["DossierDueSoon", "DossierOverdue", "", "dossiersubmitted"])
 def test_unknown_event_types_move_nothing(event_type: str) -> None:
     assert deltas({**submitted(), "event_type": event_type}) == Counter()
 

@@ -26,6 +26,7 @@ from chalicelib.topology import EventType
 
 # --- a small hand-built catalogue ------------------------------------------------------------------------
 
+DAY = date(2026, 11, 10)
 PROVINCE = Agency(code="T46", name="UBND tỉnh", level=AgencyLevel.PROVINCE, kind="province", path=("T46",))
 JUSTICE = Agency(
     code="T46.STP", name="Sở Tư pháp", level=AgencyLevel.PROVINCE, kind="department",
@@ -177,7 +178,7 @@ def test_check_admissible_refuses_with_the_rules_code(
     proc: Procedure, agency: Agency, cmd: SubmitDossier, code: str
 ) -> None:
     with pytest.raises(RuleViolationError) as caught:
-        check_admissible(cmd, proc, agency)
+        check_admissible(cmd, proc, agency, DAY)
     assert caught.value.code == code
 
 
@@ -206,14 +207,14 @@ def test_check_admissible_refuses_with_the_rules_code(
     ],
 )
 def test_check_admissible_accepts(proc: Procedure, agency: Agency, cmd: SubmitDossier) -> None:
-    check_admissible(cmd, proc, agency)
+    check_admissible(cmd, proc, agency, DAY)
 
 
 def test_missing_documents_lists_every_missing_type_in_catalogue_order() -> None:
     birth = DocumentType("birth_certificate", "Giấy chứng sinh")
     proc = procedure(required_documents=(ID_CARD, APPLICATION, birth))
     with pytest.raises(RuleViolationError) as caught:
-        check_admissible(command(documents=(Document("application_form", "to-khai.pdf"),)), proc, COMMUNE)
+        check_admissible(command(documents=(Document("application_form", "to-khai.pdf"),)), proc, COMMUNE, DAY)
     assert caught.value.code == "MISSING_DOCUMENTS"
     assert caught.value.details == {"missing_document_types": ["id_card", "birth_certificate"]}
     assert "Căn cước công dân" in caught.value.message
@@ -223,7 +224,7 @@ def test_missing_documents_lists_every_missing_type_in_catalogue_order() -> None
 def test_agency_rule_is_checked_before_the_others() -> None:
     proc = procedure(online_form=OnlineForm.NONE, internal=True, postal_result=False)
     with pytest.raises(RuleViolationError) as caught:
-        check_admissible(command(documents=()), proc, DISTRICT)
+        check_admissible(command(documents=()), proc, DISTRICT, DAY)
     assert caught.value.code == "PROCEDURE_NOT_AT_AGENCY"
 
 

@@ -1,0 +1,225 @@
+"""What each lifecycle action does to a dossier: status through the state machine, clock, rules, and its event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from chalicelib.domain import directives
+from chalicelib.domain.calendar import VN_TZ, WorkingCalendar, business_date
+from chalicelib.domain.catalogue import Agency
+from chalicelib.domain.dossier import Dossier, SupplementRecord
+from chalicelib.domain.errors import ConflictError, ForbiddenError, RuleViolationError
+from chalicelib.domain.events import DossierChanged
+from chalicelib.domain.history import Actor
+from chalicelib.domain.lifecycle import ENDS_PROCESSING, Action, actor_of, allowed_actions, next_status
+from chalicelib.domain.timeliness import ClockFacts, Supplement, Verdict, deadline, judge
+from chalicelib.domain.vocabulary import ResultDelivery, Status
+from chalicelib.topology import EventType
+
+EVENT_OF: dict[Action, str] = {
+    Action.RECEIVE: EventType.DOSSIER_RECEIVED,
+    Action.REFUSE_AT_DOOR: EventType.DOSSIER_REFUSED_AT_DOOR,
+    Action.REQUEST_SUPPLEMENT: EventType.SUPPLEMENT_REQUESTED,
+    Action.RESUBMIT_SUPPLEMENT: EventType.SUPPLEMENT_RESUBMITTED,
+    Action.START_PROCESSING: EventType.PROCESSING_STARTED,
+    Action.TRANSFER: EventType.DOSSIER_TRANSFERRED,
+    Action.REQUEST_FEES: EventType.FEES_REQUESTED,
+    Action.CONFIRM_FEES: EventType.FEES_CONFIRMED,
+    Action.APPROVE: EventType.DOSSIER_APPROVED,
+    Action.STOP: EventType.PROCESSING_STOPPED,
+    Action.MARK_RESULT_READY: EventType.RESULT_READY,
+    Action.RETURN_RESULT: EventType.RESULT_RETURNED,
+    Action.APOLOGISE: EventType.APOLOGY_ISSUED,
+    Action.WITHDRAW: EventType.DOSSIER_WITHDRAWN,
+    Action.RATE: EventType.DOSSIER_RATED,
+}
+
+INTERNAL_NOTE_ACTIONS = frozenset({Action.TRANSFER, Action.APPROVE, Action.START_PROCESSING})
+"""Officer notes on these stay internal: the applicant's history view does not show them."""
+
+
+@dataclass(frozen=True)
+class ActOnDossier:
+    """Command: `actor` takes `action` on a dossier they saw at `expected_version`."""
+
+    dossier_id: str
+    action: Action
+    expected_version: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def authorise(actor: Actor, dossier: Dossier, action: Action) -> None:
+    """Applicants act on their own dossiers only; officers only on dossiers their agency holds; admins read."""
+    kind = actor_of(action).value
+    if kind == "applicant":
+        if not actor.is_applicant:
+            raise ForbiddenError(
+                f"Chỉ người nộp hồ sơ được thực hiện '{action.value}'. (Only the applicant may do this.)",
+                code="APPLICANT_ACTION",
+            )
+        if actor.user_id != dossier.owner_id:
+            raise ForbiddenError("Đây không phải hồ sơ của bạn. (Not your dossier.)", code="NOT_DOSSIER_OWNER")
+        return
+    if actor.role != "officer":
+        raise ForbiddenError(
+            f"Chỉ cán bộ được thực hiện '{action.value}'. (Only officers may do this.)", code="OFFICER_ACTION"
+        )
+    if actor.agency_code != dossier.agency_code:
+        raise ForbiddenError(
+            "Hồ sơ không thuộc cơ quan của bạn. (The dossier is held by another agency.)",
+            code="AGENCY_OUT_OF_SCOPE",
+            details={"holder_agency": dossier.agency_code},
+        )
+
+
+def check_version(dossier: Dossier, expected_version: int) -> None:
+    if dossier.version != expected_version:
+        raise ConflictError(
+            "Hồ sơ đã được cập nhật bởi người khác; vui lòng tải lại. (The dossier changed since you read it.)",
+            code="VERSION_CONFLICT",
+            details={"current_version": dossier.version, "current_status": dossier.status.value,
+                     "allowed_actions": [a.value for a in allowed_actions(dossier.status)]},
+        )
+
+
+def clock_facts(dossier: Dossier) -> ClockFacts:
+    return ClockFacts(
+        received_at=dossier.received_at or dossier.submitted_at,
+        legal_days=dossier.legal_days,
+        appointment_at=dossier.appointment_at if dossier.received_at else None,
+        finished_at=dossier.finished_at,
+        supplements=tuple(Supplement(s.requested_at, s.resubmitted_at) for s in dossier.supplements),
+    )
+
+
+def _end_of_office_day(day: date, calendar: WorkingCalendar) -> datetime:
+    return datetime.combine(day, calendar.hours.closes, tzinfo=VN_TZ)
+
+
+def _require(value: Any, name: str, action: Action) -> Any:
+    if value in (None, ""):
+        raise RuleViolationError(f"Thiếu '{name}' cho thao tác '{action.value}'. ({name} is required.)",
+                                 code="PARAMETER_REQUIRED", details={"parameter": name})
+    return value
+
+
+def act(
+    dossier: Dossier,
+    cmd: ActOnDossier,
+    actor: Actor,
+    calendar: WorkingCalendar,
+    *,
+    now: datetime,
+    event_id: str,
+    target_agency: Agency | None = None,
+) -> tuple[Status, str | None]:
+    """Apply the action; returns the status it came from and the note for the history entry.
+
+    Raises ForbiddenError, ConflictError (stale version, illegal transition) or RuleViolationError.
+    """
+    authorise(actor, dossier, cmd.action)
+    check_version(dossier, cmd.expected_version)
+    before = dossier.status
+    after = next_status(before, cmd.action)
+    params = cmd.params
+    attributes: dict[str, Any] = {}
+    match cmd.action:
+        case Action.RECEIVE:
+            _start_clock(dossier, now, calendar)
+        case Action.REFUSE_AT_DOOR | Action.STOP:
+            dossier.reason = _require(params.get("reason"), "reason", cmd.action)
+            attributes["reason"] = dossier.reason
+        case Action.REQUEST_SUPPLEMENT:
+            missing = _require(params.get("missing"), "missing", cmd.action)
+            dossier.supplements.append(SupplementRecord(requested_at=now, missing=missing))
+            attributes["missing"] = missing
+            attributes["supplement_count"] = len(dossier.supplements)
+        case Action.RESUBMIT_SUPPLEMENT:
+            dossier.supplements[-1].resubmitted_at = now
+            if dossier.received_at is None:  # asked before receipt: the resubmission is taken as receipt
+                _start_clock(dossier, now, calendar)
+            else:
+                dossier.due_at = deadline(clock_facts(dossier), now, calendar)
+        case Action.TRANSFER:
+            if target_agency is None:
+                raise RuleViolationError("Cần cơ quan nhận. (to_agency is required.)", code="PARAMETER_REQUIRED")
+            if target_agency.code == dossier.agency_code:
+                raise RuleViolationError("Không thể chuyển cho chính cơ quan đang giữ hồ sơ. (Same agency.)",
+                                         code="TRANSFER_TO_SELF")
+            attributes.update(from_agency=dossier.agency_code, to_agency=target_agency.code)
+            dossier.agency_code = target_agency.code  # the clock keeps running: liên thông
+            dossier.agency_path = target_agency.path
+            dossier.agency_level = target_agency.level.value
+        case Action.REQUEST_FEES:
+            attributes["amount"] = dossier.fees_total
+        case Action.APPROVE:
+            dossier.decision = "approved"
+        case Action.MARK_RESULT_READY:
+            if dossier.decision != "approved":
+                raise ConflictError("Hồ sơ chưa được phê duyệt. (Approve the dossier before its result is ready.)",
+                                    code="DECISION_MISSING")
+            dossier.result_reference = _require(params.get("result_reference"), "result_reference", cmd.action)
+            dossier.result_file_key = params.get("result_file_key")
+            attributes["electronic_result"] = dossier.result_file_key is not None
+        case Action.RETURN_RESULT:
+            via = ResultDelivery(_require(params.get("via"), "via", cmd.action))
+            directives.enforce("return", directives.Facts(
+                business_day=business_date(now), channel=dossier.channel, applicant_kind=dossier.applicant.kind,
+                procedure_internal=False, online_form=dossier.online_form, returned_via=via,
+                fees_total=dossier.fees_total, paid_online_total=dossier.paid_online_total,
+            ))
+            dossier.returned_via = via.value
+            attributes["via"] = via.value
+        case Action.APOLOGISE:
+            if not dossier.owes_apology(now):
+                raise ConflictError("Hồ sơ chưa quá hạn nên không cần thư xin lỗi. (The dossier is not late.)",
+                                    code="NOT_LATE")
+            new_day = date.fromisoformat(_require(params.get("new_appointment_date"), "new_appointment_date", cmd.action))
+            if new_day <= business_date(now) or not calendar.is_working_day(new_day):
+                raise RuleViolationError("Ngày hẹn mới phải là một ngày làm việc sau hôm nay. "
+                                         "(The new appointment must be a future working day.)",
+                                         code="APPOINTMENT_INVALID")
+            dossier.appointment_at = _end_of_office_day(new_day, calendar)
+            dossier.due_at = dossier.appointment_at
+            dossier.apologies += 1
+            attributes["new_appointment_date"] = new_day.isoformat()
+        case Action.WITHDRAW:
+            attributes["reason"] = params.get("reason")
+        case Action.RATE:
+            if dossier.rating is not None:
+                raise ConflictError("Bạn đã đánh giá hồ sơ này. (Already rated.)", code="ALREADY_RATED")
+            dossier.rating = _require(params.get("rating"), "rating", cmd.action)
+            dossier.rating_comment = params.get("comment")
+            attributes["rating"] = dossier.rating
+        case _:
+            pass
+    dossier.status = after
+    on_time: bool | None = None
+    if after in ENDS_PROCESSING and dossier.finished_at is None:
+        dossier.finished_at = now
+        verdict = judge(clock_facts(dossier), now, calendar)
+        on_time = verdict in (Verdict.ON_TIME, Verdict.IN_PROGRESS_ON_TIME)
+        dossier.verdict = "on_time" if on_time else "late"
+    officer = actor.role == "officer"
+    dossier.events.append(
+        DossierChanged(
+            event_type=EVENT_OF[cmd.action], event_id=event_id, occurred_at=now, dossier_id=dossier.id,
+            dossier_code=dossier.code, procedure_code=dossier.procedure_code, agency_code=dossier.agency_code,
+            agency_path=dossier.agency_path, agency_level=dossier.agency_level, channel=dossier.channel.value,
+            online_form=dossier.online_form.value, from_status=before.value, status=after.value,
+            status_code=after.national_code, actor_id=actor.user_id if officer else None,
+            actor_name=actor.display_name if officer else None, actor_role=actor.role, on_time=on_time,
+            attributes=tuple(sorted(attributes.items())),
+        )
+    )
+    note = params.get("note")
+    return before, note if isinstance(note, str) else None
+
+
+def _start_clock(dossier: Dossier, now: datetime, calendar: WorkingCalendar) -> None:
+    dossier.received_at = now
+    dossier.appointment_at = calendar.appointment(now, dossier.legal_days)
+    dossier.due_at = dossier.appointment_at
+

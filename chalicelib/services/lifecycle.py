@@ -1,0 +1,50 @@
+"""Use case: an officer or the applicant takes a lifecycle action on a dossier, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.actions import INTERNAL_NOTE_ACTIONS, ActOnDossier, act
+from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.history import Actor, HistoryEntry
+from chalicelib.domain.lifecycle import Action
+from chalicelib.services.views import dossier_view
+from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+
+def act_on_dossier(
+    cmd: ActOnDossier,
+    uow: DynamoUnitOfWork,
+    *,
+    actor: Actor,
+    calendar_for: Callable[[int], WorkingCalendar],
+    now: datetime,
+    new_id: Callable[[], str],
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    dossier = uow.get_dossier(cmd.dossier_id)
+    if dossier is None:
+        raise NotFoundError(f"Không tìm thấy hồ sơ {cmd.dossier_id}. (Dossier not found.)", code="DOSSIER_NOT_FOUND")
+    target = None
+    if cmd.action == Action.TRANSFER and cmd.params.get("to_agency"):
+        target = uow.catalogue.agency(str(cmd.params["to_agency"]))
+    before, note = act(dossier, cmd, actor, calendar_for(now.year), now=now, event_id=new_id(), target_agency=target)
+    internal = actor.role == "officer" and (cmd.action in INTERNAL_NOTE_ACTIONS or bool(cmd.params.get("internal")))
+    entry = HistoryEntry(
+        version=dossier.version + 1,
+        at=now,
+        actor=actor,
+        action=cmd.action.value,
+        from_status=before.value,
+        to_status=dossier.status.value,
+        note=note,
+        internal=internal,
+        request_id=request_id,
+    )
+    uow.update_dossier(dossier, entry)
+    uow.commit()  # a racing officer's commit makes this one fail on the version: VERSION_CONFLICT
+    return dossier_view(replace(dossier, version=dossier.version + 1), now, actor)
