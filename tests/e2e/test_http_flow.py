@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.domain.calendar import month_of
 from tests.support import Api, commune, submission, wait_for
@@ -12,7 +12,7 @@ AGENCY = commune(0)
 
 def test_a_submitted_dossier_shows_in_the_report_within_seconds(api: Api, admin_token: str) -> None:
     citizen = api.token("citizen", sub="e2e-citizen")
-    period_now = month_of(datetime.now(timezone.utc))
+    period_now = month_of(datetime.now(UTC))
     province_before = api.kpi("H46", period_now, admin_token)["filed"]["total"]
     reply = api.call("POST", "/v1/dossiers", submission(agency_code=AGENCY), token=citizen)
     assert reply.status == 201, reply.body
