@@ -6,13 +6,23 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.handlers import api_agencies, api_dev, api_dossiers, api_reports, api_system, api_uploads, events
+from chalicelib.handlers import (
+    api_admin,
+    api_agencies,
+    api_dev,
+    api_dossiers,
+    api_reports,
+    api_system,
+    api_uploads,
+    events,
+)
 
 app = Chalice(app_name="dvc-cloud")
 app.register_blueprint(api_system.bp)
 app.register_blueprint(api_dossiers.bp)
 app.register_blueprint(api_reports.bp)
 app.register_blueprint(api_agencies.bp)
+app.register_blueprint(api_admin.bp)
 app.register_blueprint(api_uploads.bp)
 app.register_blueprint(events.bp)
 if os.environ.get("DVC_STAGE", "local") == "local":

@@ -47,7 +47,7 @@ def safe_file_name(name: str) -> str:
     """The file name as ASCII letters, digits, '.', '-' and '_' (Vietnamese letters lose their marks), ≤ 100."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1].replace("đ", "d").replace("Đ", "D")
     ascii_only = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    cleaned = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_only)).strip(".-_")
+    cleaned = re.sub(r"[-_]*\.[-_.]*", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_only)).strip(".-_")
     if len(cleaned) > MAX_FILE_NAME:
         stem, dot, extension = cleaned.rpartition(".")
         if dot and 0 < len(extension) <= 10:

@@ -110,6 +110,12 @@ class CatalogueRepository:
         return procedure_from_data(data)
 
     @staticmethod
+    def agency_codes() -> list[str]:
+        """Every agency's code. A scan of the small catalogue table, never of dossiers."""
+        items = CatalogueModel.scan(CatalogueModel.pk.startswith("AGENCY#"))
+        return sorted(item.pk.removeprefix("AGENCY#") for item in items)
+
+    @staticmethod
     def save_all(agencies: Iterable[Agency], procedures: Iterable[Procedure]) -> int:
         items = [agency_to_item(a) for a in agencies] + [procedure_to_item(p) for p in procedures]
         with CatalogueModel.batch_write() as batch:
