@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -13,11 +13,12 @@ from botocore.config import Config
 from pynamodb.connection import Connection
 
 from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.domain.catalogue import province_root_code
 from chalicelib.ids import new_id
 from chalicelib.integrations.documents import S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher
 from chalicelib.settings import Settings
-from chalicelib.store.calendar import province_calendar
+from chalicelib.store.calendar import CalendarRepository
 from chalicelib.store.catalogue import CatalogueRepository
 from chalicelib.store.counters import CounterStore
 from chalicelib.store.models import bind_models
@@ -33,7 +34,6 @@ class Container:
     settings: Settings
     now: Callable[[], datetime] = utc_now
     new_id: Callable[[], str] = new_id
-    _calendars: dict[int, WorkingCalendar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         bind_models(self.settings)
@@ -68,10 +68,12 @@ class Container:
     def unit_of_work(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self.dynamodb, self.catalogue)
 
+    @cached_property
+    def calendars(self) -> CalendarRepository:
+        return CalendarRepository(province_root_code(self.settings.province_code), ttl_s=self.settings.catalogue_cache_s)
+
     def calendar_for(self, year: int) -> WorkingCalendar:
-        if year not in self._calendars:
-            self._calendars[year] = province_calendar([year])
-        return self._calendars[year]
+        return self.calendars.for_year(year)
 
 
 _container: Container | None = None

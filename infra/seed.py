@@ -14,7 +14,7 @@ from typing import Any
 
 from vietnam_provinces import Province, ProvinceCode, Ward
 
-from chalicelib.domain.catalogue import Agency, DocumentType, FeeLine, Procedure
+from chalicelib.domain.catalogue import Agency, DocumentType, FeeLine, Procedure, province_root_code
 from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm
 from chalicelib.store.catalogue import CatalogueRepository
 from chalicelib.validation import validate
@@ -26,13 +26,9 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def province_root(province_code: int) -> str:
-    return f"H{province_code:02d}"
-
-
 def agencies(province_code: int) -> list[Agency]:
     province = Province.from_code(ProvinceCode(province_code))
-    root = province_root(province_code)
+    root = province_root_code(province_code)
     out = [Agency(root, _nfc(f"UBND {province.name}"), AgencyLevel.PROVINCE, "province", (root,))]
     departments: list[dict[str, Any]] = json.loads((SEED_DIR / "departments.json").read_text(encoding="utf-8"))
     number = 1

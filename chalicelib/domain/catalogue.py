@@ -8,6 +8,11 @@ from datetime import date
 from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm
 
 
+def province_root_code(province_code: int) -> str:
+    """The code of a province's root agency, e.g. `H46` for province 46; every agency code starts with it."""
+    return f"H{province_code:02d}"
+
+
 @dataclass(frozen=True)
 class Agency:
     """An agency that receives dossiers. `path` lists its ancestors from the province root down, itself last."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from chalice.app import Blueprint, Cron
 
 from chalicelib.auth import require_role
 from chalicelib.bootstrap import container
+from chalicelib.domain.catalogue import province_root_code
+from chalicelib.domain.errors import ValidationError
 from chalicelib.handlers.http import RouteDoc, current_actor, endpoint, json_body, logger
 from chalicelib.services.deadline_watch import watch_deadlines
+from chalicelib.store import calendar as calendar_store
 
 bp = Blueprint(__name__)
 
@@ -43,3 +47,48 @@ def run_deadline_watch() -> dict[str, Any]:
     require_role(current_actor(bp), "admin")
     body = json_body(bp, "deadline-watch-request.v1.json")
     return _run_watch(body.get("within_working_days", 2))
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError("Ngày phải có dạng YYYY-MM-DD. (day must be YYYY-MM-DD.)", code="DAY_INVALID") from None
+
+
+def _calendar_view() -> dict[str, Any]:
+    root = province_root_code(container().settings.province_code)
+    days = sorted(calendar_store.declared_days(root), key=lambda d: d.day)
+    return {"province": root, "days": [{"day": d.day.isoformat(), "kind": d.kind, "reason": d.reason} for d in days]}
+
+
+@bp.route("/v1/admin/calendar", methods=["GET"])
+@endpoint(RouteDoc(summary="The province's declared days off and working days (on top of public holidays)",
+                   response_schema="calendar.v1.json", errors=(401, 403)))
+def list_calendar() -> dict[str, Any]:
+    require_role(current_actor(bp), "admin", "officer")
+    return _calendar_view()
+
+
+@bp.route("/v1/admin/calendar/{day}", methods=["PUT"])
+@endpoint(RouteDoc(summary="Declare a day off (or a compensatory working day) for the province (admins)",
+                   request_schema="calendar-day.v1.json", response_schema="calendar.v1.json", errors=(400, 401, 403)))
+def declare_day(day: str) -> dict[str, Any]:
+    require_role(current_actor(bp), "admin")
+    body = json_body(bp, "calendar-day.v1.json")
+    c = container()
+    root = province_root_code(c.settings.province_code)
+    calendar_store.declare(root, calendar_store.DeclaredDay(_day(day), body["kind"], body["reason"]))
+    c.calendars.forget()  # other containers see it within CATALOGUE_CACHE_SECONDS
+    return _calendar_view()
+
+
+@bp.route("/v1/admin/calendar/{day}", methods=["DELETE"])
+@endpoint(RouteDoc(summary="Withdraw a declared day (admins)", response_schema="calendar.v1.json",
+                   errors=(400, 401, 403)))
+def undeclare_day(day: str) -> dict[str, Any]:
+    require_role(current_actor(bp), "admin")
+    c = container()
+    calendar_store.undeclare(province_root_code(c.settings.province_code), _day(day))
+    c.calendars.forget()
+    return _calendar_view()
