@@ -24,9 +24,19 @@ class Applicant:
 
 
 @dataclass(frozen=True)
+class DocumentFile:
+    """A component's file in the document store: where it is, its size and its SHA-256 (base64)."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Document:
     type: str
     name: str
+    file: DocumentFile | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.auth import require_role
 from chalicelib.bootstrap import container
 from chalicelib.domain.actions import ActOnDossier
-from chalicelib.domain.dossier import Applicant, Document, SubmitDossier
+from chalicelib.domain.dossier import Applicant, Document, DocumentFile, SubmitDossier
 from chalicelib.domain.errors import NotFoundError, ValidationError
 from chalicelib.domain.lifecycle import Action
 from chalicelib.domain.vocabulary import ApplicantKind, Channel, ResultDelivery
@@ -47,7 +47,9 @@ def _command(body: dict[str, Any], owner_id: str) -> SubmitDossier:
             phone=applicant["phone"],
             email=applicant.get("email"),
         ),
-        documents=tuple(Document(d["type"], d["name"]) for d in body["documents"]),
+        documents=tuple(
+            Document(d["type"], d["name"], DocumentFile(**d["file"]) if "file" in d else None) for d in body["documents"]
+        ),
         result_delivery=ResultDelivery(body["result_delivery"]),
     )
 
@@ -78,6 +80,7 @@ def submit() -> Response:
         calendar_for=c.calendar_for,
         now=c.now(),
         new_id=c.new_id,
+        documents=c.documents,
         idempotency_key=key,
         body_hash=request_hash(body),
         request_id=request_id(bp),

@@ -13,6 +13,8 @@ from chalicelib.domain import dossier as dossiers
 from chalicelib.domain.calendar import WorkingCalendar, business_date
 from chalicelib.domain.errors import RuleViolationError
 from chalicelib.domain.history import Actor, HistoryEntry
+from chalicelib.integrations.documents import DocumentStore
+from chalicelib.services.uploads import verify_upload
 from chalicelib.services.views import dossier_view
 from chalicelib.store.unit_of_work import DynamoUnitOfWork, IdempotencyKeyRaceError, RememberedResponse
 
@@ -47,6 +49,7 @@ def submit_dossier(
     calendar_for: Callable[[int], WorkingCalendar],
     now: datetime,
     new_id: Callable[[], str],
+    documents: DocumentStore | None = None,
     idempotency_key: str | None = None,
     body_hash: str = "",
     request_id: str | None = None,
@@ -58,6 +61,11 @@ def submit_dossier(
     procedure = uow.catalogue.procedure(cmd.procedure_code)
     agency = uow.catalogue.agency(cmd.agency_code)
     dossiers.check_admissible(cmd, procedure, agency, business_date(now))  # before taking a number, so refusals leave no gap
+    for document in cmd.documents:  # each attached file must be the caller's upload, exactly as declared
+        if document.file is not None:
+            if documents is None:
+                raise RuntimeError("a document store is needed to check attached files")
+            verify_upload(document.file.key, document.file.size, document.file.sha256, cmd.owner_id, documents)
     sequence = uow.next_sequence(agency.code, business_date(now))
     dossier = dossiers.submit(
         cmd,

@@ -56,7 +56,11 @@ def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -
             "phone": dossier.applicant.phone,
             "email": dossier.applicant.email,
         },
-        "documents": [{"type": d.type, "name": d.name} for d in dossier.documents],
+        "documents": [
+            {"type": d.type, "name": d.name, "file": None if d.file is None else
+             {"key": d.file.key, "size": d.file.size, "sha256": d.file.sha256}}
+            for d in dossier.documents
+        ],
         "allowed_actions": [a.value.replace("_", "-") for a in allowed_actions(dossier.status, kind)] if kind else [],
         "version": dossier.version,
     }

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.dossier import Applicant, Document, Dossier, SupplementRecord
+from chalicelib.domain.dossier import Applicant, Document, DocumentFile, Dossier, SupplementRecord
 from chalicelib.domain.events import DomainEvent, iso_utc
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery, Status
@@ -40,7 +40,7 @@ def to_item(dossier: Dossier) -> DossierModel:
             "phone": dossier.applicant.phone,
             "email": dossier.applicant.email,
         },
-        documents=[{"type": d.type, "name": d.name} for d in dossier.documents],
+        documents=[_document_data(d) for d in dossier.documents],
         result_delivery=dossier.result_delivery.value,
         status=dossier.status.value,
         status_code=dossier.status.national_code,
@@ -93,7 +93,9 @@ def from_item(item: DossierModel) -> Dossier:
             phone=applicant["phone"],
             email=applicant.get("email"),
         ),
-        documents=tuple(Document(d["type"], d["name"]) for d in item.documents),
+        documents=tuple(
+            Document(d["type"], d["name"], DocumentFile(**d["file"]) if d.get("file") else None) for d in item.documents
+        ),
         result_delivery=ResultDelivery(item.result_delivery),
         status=Status(item.status),
         submitted_at=datetime.fromisoformat(item.submitted_at),
@@ -123,6 +125,13 @@ def from_item(item: DossierModel) -> Dossier:
         rating_comment=item.rating_comment,
         paid_online_total=int(item.paid_online_total or 0),
     )
+
+
+def _document_data(document: Document) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": document.type, "name": document.name}
+    if document.file is not None:
+        data["file"] = {"key": document.file.key, "size": document.file.size, "sha256": document.file.sha256}
+    return data
 
 
 def _iso(at: datetime | None) -> str | None:

@@ -135,3 +135,31 @@ def test_buckets_are_provisioned_once(stack: LocalStack) -> None:
     ensure_buckets(s3, STAGE)  # again, as `make run` does on every start
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert names.count(topology.DOCUMENTS_BUCKET.physical(STAGE)) == 1
+
+
+def test_a_submission_records_its_uploaded_components_and_refuses_files_that_are_not_there(api: Api) -> None:
+    from tests.support import commune, submission
+
+    owner = "upload-submit"
+    token = api.token("citizen", sub=owner)
+    upload = declare(api, token).body
+    assert put(upload["url"], PDF, upload["headers"]) == 200
+    body = submission(agency_code=commune(17))
+    file = {"key": upload["key"], "size": len(PDF), "sha256": sha256_b64(PDF)}
+    body["documents"][0]["file"] = file
+    created = api.call("POST", "/v1/dossiers", body, token=token)
+    assert created.status == 201, created.body
+    assert created.body["documents"][0]["file"] == file
+
+    missing = {**file, "key": f"uploads/{owner}/nope/to-khai.pdf"}
+    body["documents"][0]["file"] = missing
+    refused = api.call("POST", "/v1/dossiers", body, token=token)
+    assert (refused.status, refused.body["error"]["code"]) == (422, "DOCUMENT_NOT_UPLOADED")
+
+    body["documents"][0]["file"] = file
+    theirs = api.call("POST", "/v1/dossiers", body, token=api.token("citizen", sub="someone-else"))
+    assert (theirs.status, theirs.body["error"]["code"]) == (422, "DOCUMENT_NOT_YOURS")
+
+    body["documents"][0]["file"] = {**file, "size": len(PDF) + 1}
+    wrong = api.call("POST", "/v1/dossiers", body, token=token)
+    assert (wrong.status, wrong.body["error"]["code"]) == (422, "DOCUMENT_MISMATCH")
