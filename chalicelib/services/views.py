@@ -9,11 +9,26 @@ from chalicelib.domain.calendar import VN_TZ
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor
-from chalicelib.domain.lifecycle import allowed_actions
+from chalicelib.domain.lifecycle import Action, allowed_actions
 
 
 def _iso(at: datetime | None) -> str | None:
     return None if at is None else iso_utc(at)
+
+
+def _next_actions(dossier: Dossier, now: datetime, kind: str | None) -> list[str]:
+    """The state machine's allowed actions, less those the dossier's facts rule out (apologise when not
+    late, a second rating, a result before a decision)."""
+    if kind is None:
+        return []
+    ruled_out = set()
+    if not dossier.owes_apology(now):
+        ruled_out.add(Action.APOLOGISE)
+    if dossier.rating is not None:
+        ruled_out.add(Action.RATE)
+    if dossier.decision is None:
+        ruled_out.add(Action.MARK_RESULT_READY)
+    return [a.value.replace("_", "-") for a in allowed_actions(dossier.status, kind) if a not in ruled_out]
 
 
 def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -> dict[str, Any]:
@@ -61,6 +76,6 @@ def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -
              {"key": d.file.key, "size": d.file.size, "sha256": d.file.sha256}}
             for d in dossier.documents
         ],
-        "allowed_actions": [a.value.replace("_", "-") for a in allowed_actions(dossier.status, kind)] if kind else [],
+        "allowed_actions": _next_actions(dossier, now, kind),
         "version": dossier.version,
     }

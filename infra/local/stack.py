@@ -192,11 +192,10 @@ def main() -> None:
         flush=True,
     )
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):  # explicit: a background shell may have SIGINT ignored
+        signal.signal(signum, lambda *_: done.set())
     try:
         done.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         print("stopping…", flush=True)
         stack.stop()

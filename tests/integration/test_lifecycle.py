@@ -166,30 +166,51 @@ def test_a_stale_expected_version_is_a_version_conflict(api: Api) -> None:
     ok(act(api, received, "start-processing", officer))  # with the version just read it goes through
 
 
+def race_to_receive(api: Api, dossier: dict[str, Any], officers: list[str]) -> list[Reply]:
+    """Two officers send `receive` at the same instant with the version they both read."""
+    barrier = threading.Barrier(len(officers))
+    replies: list[Reply | None] = [None] * len(officers)
+
+    def take(i: int) -> None:
+        barrier.wait()
+        replies[i] = act(api, dossier, "receive", officers[i])
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(len(officers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all(r is not None for r in replies)
+    return [r for r in replies if r is not None]
+
+
 def test_two_officers_racing_to_receive_one_wins_and_one_conflicts(api: Api) -> None:
     agency = commune(33)
     citizen = api.token("citizen", sub="lc-race")
     officers = [api.token("officer", sub=f"lc-race-officer-{i}", agency=agency) for i in range(2)]
-    for _ in range(60):
+    for _ in range(5):
         dossier = submit(api, citizen, agency)
-        barrier = threading.Barrier(2)
-        replies: list[Reply | None] = [None, None]
-
-        def take(i: int, dossier: dict[str, Any] = dossier, barrier: threading.Barrier = barrier,
-                 replies: list[Reply | None] = replies) -> None:
-            barrier.wait()
-            replies[i] = act(api, dossier, "receive", officers[i])
-
-        threads = [threading.Thread(target=take, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        answers = sorted((r.status, r.body.get("error", {}).get("code")) for r in replies if r is not None)
-        assert answers == [(200, None), (409, "VERSION_CONFLICT")], [r.body for r in replies if r]
+        replies = race_to_receive(api, dossier, officers)
+        answers = sorted((r.status, r.body.get("error", {}).get("code")) for r in replies)
+        assert answers == [(200, None), (409, "VERSION_CONFLICT")], [r.body for r in replies]
         entries = history(api, dossier, officers[0])
         assert [e["action"] for e in entries] == ["submit", "receive"]
         assert ok(get(api, dossier, officers[0]))["version"] == 2
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "chalicelib/store/unit_of_work.py DynamoUnitOfWork.commit raises VERSION_CONFLICT without details when the "
+    "dossier's version condition fails at commit (the usual outcome of a real race), whereas check_version in "
+    "chalicelib/domain/actions.py gives details.current_version/current_status/allowed_actions for the same code"
+))
+def test_a_racing_loser_is_told_the_current_version(api: Api) -> None:
+    agency = commune(18)
+    citizen = api.token("citizen", sub="lc-race-details")
+    officers = [api.token("officer", sub=f"lc-race-details-{i}", agency=agency) for i in range(2)]
+    for _ in range(20):  # most races are lost at commit; a few at the version check, which has the details
+        replies = race_to_receive(api, submit(api, citizen, agency), officers)
+        loser = next(r for r in replies if r.status == 409)
+        assert loser.body["error"].get("details", {}).get("current_version") == 2, loser.body
 
 
 def test_withdrawal_ends_the_dossier_and_reasons_are_required_to_refuse_or_stop(api: Api) -> None:
