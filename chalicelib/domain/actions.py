@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.domain import directives
@@ -56,7 +56,7 @@ def authorise(actor: Actor, dossier: Dossier, action: Action) -> None:
     if kind == "applicant":
         if not actor.is_applicant:
             raise ForbiddenError(
-                f"Chỉ người nộp hồ sơ được thực hiện '{action.value}'. (Only the applicant may do this.)",
+                f"Chỉ người nộp hồ sơ được thực hiện '{action.slug}'. (Only the applicant may do this.)",
                 code="APPLICANT_ACTION",
             )
         if actor.user_id != dossier.owner_id:
@@ -64,7 +64,7 @@ def authorise(actor: Actor, dossier: Dossier, action: Action) -> None:
         return
     if actor.role != "officer":
         raise ForbiddenError(
-            f"Chỉ cán bộ được thực hiện '{action.value}'. (Only officers may do this.)", code="OFFICER_ACTION"
+            f"Chỉ cán bộ được thực hiện '{action.slug}'. (Only officers may do this.)", code="OFFICER_ACTION"
         )
     if actor.agency_code != dossier.agency_code:
         raise ForbiddenError(
@@ -74,33 +74,43 @@ def authorise(actor: Actor, dossier: Dossier, action: Action) -> None:
         )
 
 
+def version_conflict(current: Dossier) -> ConflictError:
+    """The answer to a caller who acted on an older version: what the dossier is now."""
+    return ConflictError(
+        "Hồ sơ đã được cập nhật bởi người khác; vui lòng tải lại. (The dossier changed since you read it.)",
+        code="VERSION_CONFLICT",
+        details={"current_version": current.version, "current_status": current.status.value,
+                 "allowed_actions": [a.slug for a in allowed_actions(current.status)]},
+    )
+
+
 def check_version(dossier: Dossier, expected_version: int) -> None:
     if dossier.version != expected_version:
-        raise ConflictError(
-            "Hồ sơ đã được cập nhật bởi người khác; vui lòng tải lại. (The dossier changed since you read it.)",
-            code="VERSION_CONFLICT",
-            details={"current_version": dossier.version, "current_status": dossier.status.value,
-                     "allowed_actions": [a.value for a in allowed_actions(dossier.status)]},
-        )
+        raise version_conflict(dossier)
 
 
 def clock_facts(dossier: Dossier) -> ClockFacts:
+    """The on-time rule's view of a dossier. A supplement asked for before receipt is not waiting time: the
+    clock had not started (the resubmission was the receipt)."""
+    start = dossier.received_at or dossier.submitted_at
     return ClockFacts(
-        received_at=dossier.received_at or dossier.submitted_at,
+        received_at=start,
         legal_days=dossier.legal_days,
         appointment_at=dossier.appointment_at if dossier.received_at else None,
         finished_at=dossier.finished_at,
-        supplements=tuple(Supplement(s.requested_at, s.resubmitted_at) for s in dossier.supplements),
+        supplements=tuple(
+            Supplement(s.requested_at, s.resubmitted_at) for s in dossier.supplements if s.requested_at >= start
+        ),
     )
 
 
 def _end_of_office_day(day: date, calendar: WorkingCalendar) -> datetime:
-    return datetime.combine(day, calendar.hours.closes, tzinfo=VN_TZ)
+    return datetime.combine(day, calendar.hours.closes, tzinfo=VN_TZ).astimezone(UTC)
 
 
 def _require(value: Any, name: str, action: Action) -> Any:
     if value in (None, ""):
-        raise RuleViolationError(f"Thiếu '{name}' cho thao tác '{action.value}'. ({name} is required.)",
+        raise RuleViolationError(f"Thiếu '{name}' cho thao tác '{action.slug}'. ({name} is required.)",
                                  code="PARAMETER_REQUIRED", details={"parameter": name})
     return value
 
@@ -200,18 +210,15 @@ def act(
     if after in ENDS_PROCESSING and dossier.finished_at is None:
         dossier.finished_at = now
         verdict = judge(clock_facts(dossier), now, calendar)
-        on_time = verdict in (Verdict.ON_TIME, Verdict.IN_PROGRESS_ON_TIME)
+        # a dossier that owed an apology was late: the apology's new appointment does not make it on time
+        on_time = verdict in (Verdict.ON_TIME, Verdict.IN_PROGRESS_ON_TIME) and dossier.apologies == 0
         dossier.verdict = "on_time" if on_time else "late"
     officer = actor.role == "officer"
     dossier.events.append(
-        DossierChanged(
-            event_type=EVENT_OF[cmd.action], event_id=event_id, occurred_at=now, dossier_id=dossier.id,
-            dossier_code=dossier.code, procedure_code=dossier.procedure_code, agency_code=dossier.agency_code,
-            agency_path=dossier.agency_path, agency_level=dossier.agency_level, channel=dossier.channel.value,
-            online_form=dossier.online_form.value, from_status=before.value, status=after.value,
-            status_code=after.national_code, actor_id=actor.user_id if officer else None,
-            actor_name=actor.display_name if officer else None, actor_role=actor.role, on_time=on_time,
-            attributes=tuple(sorted(attributes.items())),
+        change_event(
+            dossier, EVENT_OF[cmd.action], event_id=event_id, now=now, from_status=before,
+            actor_id=actor.user_id if officer else None, actor_name=actor.display_name if officer else None,
+            actor_role=actor.role, on_time=on_time, attributes=attributes,
         )
     )
     note = params.get("note")
@@ -223,3 +230,27 @@ def _start_clock(dossier: Dossier, now: datetime, calendar: WorkingCalendar) -> 
     dossier.appointment_at = calendar.appointment(now, dossier.legal_days)
     dossier.due_at = dossier.appointment_at
 
+
+
+def change_event(
+    dossier: Dossier,
+    event_type: str,
+    *,
+    event_id: str,
+    now: datetime,
+    from_status: Status,
+    actor_id: str | None,
+    actor_name: str | None,
+    actor_role: str,
+    on_time: bool | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> DossierChanged:
+    """The event of a change to `dossier` as it now stands."""
+    return DossierChanged(
+        event_type=event_type, event_id=event_id, occurred_at=now, dossier_id=dossier.id, dossier_code=dossier.code,
+        procedure_code=dossier.procedure_code, agency_code=dossier.agency_code, agency_path=dossier.agency_path,
+        agency_level=dossier.agency_level, channel=dossier.channel.value, online_form=dossier.online_form.value,
+        from_status=from_status.value, status=dossier.status.value, status_code=dossier.status.national_code,
+        actor_id=actor_id, actor_name=actor_name, actor_role=actor_role, on_time=on_time,
+        attributes=tuple(sorted((attributes or {}).items())),
+    )

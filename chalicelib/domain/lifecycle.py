@@ -33,6 +33,11 @@ class Action(str, Enum):
     RESUBMIT_SUPPLEMENT = "resubmit_supplement"
     RATE = "rate"
 
+    @property
+    def slug(self) -> str:
+        """The action as the API names it, in URLs and answers: `refuse-at-door`."""
+        return self.value.replace("_", "-")
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -120,14 +125,14 @@ class IllegalTransitionError(ConflictError):
     code = "ILLEGAL_TRANSITION"
 
     def __init__(self, status: Status, action: Action):
-        allowed = [a.value for a in allowed_actions(status)]
+        allowed = [a.slug for a in allowed_actions(status)]
         super().__init__(
-            f"Hồ sơ đang ở trạng thái '{status.value}' nên không thể thực hiện '{action.value}'. "
-            f"The dossier is '{status.value}', so '{action.value}' is not allowed.",
+            f"Hồ sơ đang ở trạng thái '{status.value}' nên không thể thực hiện '{action.slug}'. "
+            f"The dossier is '{status.value}', so '{action.slug}' is not allowed.",
             details={
                 "current_status": status.value,
                 "national_code": status.national_code,
-                "action": action.value,
+                "action": action.slug,
                 "allowed_actions": allowed,
             },
         )

@@ -122,7 +122,7 @@ def _action(name: str) -> Action:
         raise NotFoundError(
             f"Không có thao tác '{name}'. (Unknown action; see allowed_actions on the dossier.)",
             code="ACTION_UNKNOWN",
-            details={"actions": [a.value.replace("_", "-") for a in Action]},
+            details={"actions": [a.slug for a in Action]},
         ) from None
 
 
@@ -140,7 +140,7 @@ def _action(name: str) -> Action:
 def take_action(dossier_id: str, action: str) -> dict[str, Any]:
     actor = current_actor(bp)
     chosen = _action(action)
-    body = json_body(bp, f"action-{chosen.value.replace('_', '-')}.v1.json")
+    body = json_body(bp, f"action-{chosen.slug}.v1.json")
     c = container()
     cmd = ActOnDossier(dossier_id, chosen, body["expected_version"], body)
     return act_on_dossier(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.actions import change_event
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import DossierChanged, iso_utc
@@ -37,13 +38,9 @@ class WatchResult:
 def warning(dossier: Dossier, kind: str, now: datetime) -> DossierChanged:
     assert dossier.due_at is not None
     due = iso_utc(dossier.due_at)
-    return DossierChanged(
-        event_type=kind, event_id=f"{kind}:{dossier.id}:{due}", occurred_at=now, dossier_id=dossier.id,
-        dossier_code=dossier.code, procedure_code=dossier.procedure_code, agency_code=dossier.agency_code,
-        agency_path=dossier.agency_path, agency_level=dossier.agency_level, channel=dossier.channel.value,
-        online_form=dossier.online_form.value, from_status=dossier.status.value, status=dossier.status.value,
-        status_code=dossier.status.national_code, actor_id="deadline-watch", actor_name=None, actor_role="system",
-        attributes=(("due_at", due),),
+    return change_event(
+        dossier, kind, event_id=f"{kind}:{dossier.id}:{due}", now=now, from_status=dossier.status,
+        actor_id="deadline-watch", actor_name=None, actor_role="system", attributes={"due_at": due},
     )
 
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.actions import INTERNAL_NOTE_ACTIONS, ActOnDossier, act
+from chalicelib.domain.actions import INTERNAL_NOTE_ACTIONS, ActOnDossier, act, authorise, version_conflict
 from chalicelib.domain.calendar import WorkingCalendar
-from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.errors import ConflictError, NotFoundError
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.lifecycle import Action
 from chalicelib.services.views import dossier_view
@@ -29,6 +29,7 @@ def act_on_dossier(
     dossier = uow.get_dossier(cmd.dossier_id)
     if dossier is None:
         raise NotFoundError(f"Không tìm thấy hồ sơ {cmd.dossier_id}. (Dossier not found.)", code="DOSSIER_NOT_FOUND")
+    authorise(actor, dossier, cmd.action)  # before any lookup the caller's body asks for
     target = None
     if cmd.action == Action.TRANSFER and cmd.params.get("to_agency"):
         target = uow.catalogue.agency(str(cmd.params["to_agency"]))
@@ -46,5 +47,11 @@ def act_on_dossier(
         request_id=request_id,
     )
     uow.update_dossier(dossier, entry)
-    uow.commit()  # a racing officer's commit makes this one fail on the version: VERSION_CONFLICT
+    try:
+        uow.commit()
+    except ConflictError as exc:  # a racing officer committed first: say what the dossier is now
+        current = uow.get_dossier(cmd.dossier_id) if exc.code == "VERSION_CONFLICT" else None
+        if current is None:
+            raise
+        raise version_conflict(current) from exc
     return dossier_view(replace(dossier, version=dossier.version + 1), now, actor)

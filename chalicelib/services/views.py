@@ -28,7 +28,7 @@ def _next_actions(dossier: Dossier, now: datetime, kind: str | None) -> list[str
         ruled_out.add(Action.RATE)
     if dossier.decision is None:
         ruled_out.add(Action.MARK_RESULT_READY)
-    return [a.value.replace("_", "-") for a in allowed_actions(dossier.status, kind) if a not in ruled_out]
+    return [a.slug for a in allowed_actions(dossier.status, kind) if a not in ruled_out]
 
 
 def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -> dict[str, Any]:

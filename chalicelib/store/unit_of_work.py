@@ -132,6 +132,11 @@ class DynamoUnitOfWork:
                     "Hồ sơ đã bị thay đổi bởi người khác; vui lòng tải lại. (The dossier changed meanwhile.)",
                     code="VERSION_CONFLICT",
                 ) from exc
+            if any(reason and reason.code == "TransactionConflict" for reason in exc.cancellation_reasons):
+                raise ConflictError(  # another transaction held an item at that instant: safe to retry as is
+                    "Hệ thống đang bận với hồ sơ này; vui lòng thử lại. (A concurrent change; retry.)",
+                    code="TRANSACTION_CONFLICT",
+                ) from exc
             raise
 
     def rollback(self) -> None:

@@ -6,8 +6,6 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from chalicelib.domain.calendar import month_of
 from chalicelib.validation import validate
 from tests.support import Api, Reply, commune, submission, wait_for
@@ -139,11 +137,6 @@ def test_an_illegal_transition_names_the_status_and_what_is_allowed(api: Api) ->
     assert [e["action"] for e in history(api, dossier, officer)] == ["submit"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chalicelib/domain/lifecycle.py IllegalTransitionError (and check_version in chalicelib/domain/actions.py) put "
-    "snake_case names in details.action / details.allowed_actions ('refuse_at_door'), while the API everywhere else "
-    "names actions in kebab-case (routes, dossier.allowed_actions, history.action, ACTION_UNKNOWN details)"
-))
 def test_conflict_details_name_actions_as_the_api_does(api: Api) -> None:
     agency = commune(31)
     citizen = api.token("citizen", sub="lc-illegal-names")
@@ -198,11 +191,6 @@ def test_two_officers_racing_to_receive_one_wins_and_one_conflicts(api: Api) -> 
         assert ok(get(api, dossier, officers[0]))["version"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chalicelib/store/unit_of_work.py DynamoUnitOfWork.commit raises VERSION_CONFLICT without details when the "
-    "dossier's version condition fails at commit (the usual outcome of a real race), whereas check_version in "
-    "chalicelib/domain/actions.py gives details.current_version/current_status/allowed_actions for the same code"
-))
 def test_a_racing_loser_is_told_the_current_version(api: Api) -> None:
     agency = commune(18)
     citizen = api.token("citizen", sub="lc-race-details")

@@ -72,11 +72,11 @@ def test_every_status_action_pair(status: Status, action: Action) -> None:
     assert error.details == {
         "current_status": status.value,
         "national_code": status.national_code,
-        "action": action.value,
-        "allowed_actions": [a.value for a in legal_from(status)],
+        "action": action.slug,
+        "allowed_actions": [a.slug for a in legal_from(status)],
     }
     assert f"trạng thái '{status.value}'" in error.message
-    assert f"'{action.value}'" in error.message
+    assert f"'{action.slug}'" in error.message
 
 
 def test_the_cross_product_is_complete() -> None:
@@ -134,9 +134,9 @@ def test_illegal_transition_is_a_conflict() -> None:
     error = raised.value
     assert isinstance(error, DomainError)
     assert error.message.startswith(
-        "Hồ sơ đang ở trạng thái 'received' nên không thể thực hiện 'return_result'."
+        "Hồ sơ đang ở trạng thái 'received' nên không thể thực hiện 'return-result'."
     )
     assert error.details["national_code"] == 2
     assert error.details["allowed_actions"] == [
-        "request_supplement", "start_processing", "stop", "apologise", "withdraw",
+        "request-supplement", "start-processing", "stop", "apologise", "withdraw",
     ]
