@@ -10,37 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The event names are the domain's; re-exported here beside the patterns that route them.
+from chalicelib.domain.vocabulary import EventType as EventType
+
 EVENT_SOURCE = "dvc.dossiers"
-
-
-class EventType:
-    """Names of the domain events published on the bus (past tense, as `detail-type`)."""
-
-    DOSSIER_SUBMITTED = "DossierSubmitted"
-    DOSSIER_RECEIVED = "DossierReceived"
-    DOSSIER_REFUSED_AT_DOOR = "DossierRefusedAtDoor"
-    SUPPLEMENT_REQUESTED = "SupplementRequested"
-    SUPPLEMENT_RESUBMITTED = "SupplementResubmitted"
-    PROCESSING_STARTED = "ProcessingStarted"
-    DOSSIER_TRANSFERRED = "DossierTransferred"
-    FEES_REQUESTED = "FeesRequested"
-    FEES_CONFIRMED = "FeesConfirmed"
-    DOSSIER_APPROVED = "DossierApproved"
-    PROCESSING_STOPPED = "ProcessingStopped"
-    RESULT_READY = "ResultReady"
-    RESULT_RETURNED = "ResultReturned"
-    APOLOGY_ISSUED = "ApologyIssued"
-    DOSSIER_WITHDRAWN = "DossierWithdrawn"
-    DOSSIER_RATED = "DossierRated"
-    DOSSIER_DUE_SOON = "DossierDueSoon"
-    DOSSIER_OVERDUE = "DossierOverdue"
-
-    CHANGES: tuple[str, ...] = (
-        DOSSIER_RECEIVED, DOSSIER_REFUSED_AT_DOOR, SUPPLEMENT_REQUESTED, SUPPLEMENT_RESUBMITTED, PROCESSING_STARTED,
-        DOSSIER_TRANSFERRED, FEES_REQUESTED, FEES_CONFIRMED, DOSSIER_APPROVED, PROCESSING_STOPPED, RESULT_READY,
-        RESULT_RETURNED, APOLOGY_ISSUED, DOSSIER_WITHDRAWN, DOSSIER_RATED, DOSSIER_DUE_SOON, DOSSIER_OVERDUE,
-    )
-    ALL: tuple[str, ...] = (DOSSIER_SUBMITTED, *CHANGES)
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib.domain import directives
-from chalicelib.domain.calendar import VN_TZ, WorkingCalendar, business_date
-from chalicelib.domain.catalogue import Agency
-from chalicelib.domain.dossier import Dossier, SupplementRecord
-from chalicelib.domain.errors import ConflictError, ForbiddenError, RuleViolationError
-from chalicelib.domain.events import DossierChanged
-from chalicelib.domain.history import Actor
-from chalicelib.domain.lifecycle import ENDS_PROCESSING, Action, actor_of, allowed_actions, next_status
-from chalicelib.domain.timeliness import ClockFacts, Supplement, Verdict, deadline, judge
-from chalicelib.domain.vocabulary import ResultDelivery, Status
-from chalicelib.topology import EventType
+from . import directives
+from .calendar import VN_TZ, WorkingCalendar, business_date
+from .catalogue import Agency
+from .dossier import Dossier, SupplementRecord
+from .errors import ConflictError, ForbiddenError, RuleViolationError
+from .events import DossierChanged
+from .history import Actor
+from .lifecycle import ENDS_PROCESSING, Action, actor_of, allowed_actions, next_status
+from .timeliness import ClockFacts, Supplement, Verdict, deadline, judge
+from .vocabulary import EventType, ResultDelivery, Status
 
 EVENT_OF: dict[Action, str] = {
     Action.RECEIVE: EventType.DOSSIER_RECEIVED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm
+from .vocabulary import AgencyLevel, OnlineForm
 
 
 def province_root_code(province_code: int) -> str:

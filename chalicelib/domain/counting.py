@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.calendar import month_of
-from chalicelib.topology import EventType
+from .calendar import month_of
+from .vocabulary import EventType
 
 
 @dataclass(frozen=True, order=True)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from chalicelib.domain.errors import RuleViolationError
-from chalicelib.domain.vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery
+from .errors import RuleViolationError
+from .vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from chalicelib.domain import directives
-from chalicelib.domain.calendar import WorkingCalendar, business_date
-from chalicelib.domain.catalogue import Agency, Procedure
-from chalicelib.domain.codes import dossier_code
-from chalicelib.domain.errors import RuleViolationError
-from chalicelib.domain.events import DomainEvent, DossierSubmitted
-from chalicelib.domain.vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery, Status
+from . import directives
+from .calendar import WorkingCalendar, business_date
+from .catalogue import Agency, Procedure
+from .codes import dossier_code
+from .errors import RuleViolationError
+from .events import DomainEvent, DossierSubmitted
+from .vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery, Status
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.topology import EventType
+from .vocabulary import EventType
 
 
 def iso_utc(at: datetime) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.vocabulary import Channel, OnlineForm
+from .vocabulary import Channel, OnlineForm
 
 
 @dataclass(frozen=True)

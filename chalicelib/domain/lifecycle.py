@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from chalicelib.domain.errors import ConflictError
-from chalicelib.domain.vocabulary import Status
+from .errors import ConflictError
+from .vocabulary import Status
 
 
 class Actor(str, Enum):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from chalicelib.domain.calendar import WorkingCalendar, require_aware
+from .calendar import WorkingCalendar, require_aware
 
 
 @dataclass(frozen=True)
