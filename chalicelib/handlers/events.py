@@ -31,12 +31,16 @@ def _outbox_records(event: dict[str, Any]) -> list[OutboxRecord]:
         image = stream.new_image or {}
         if image.get("kind") != OUTBOX_KIND:
             continue  # the mapping's filter already drops these on AWS; the check keeps the handler honest
+        try:
+            detail = json.loads(str(image.get("detail")))
+        except ValueError:
+            detail = None  # fails its schema below: reported, so it ends in the failure queue, not lost
         records.append(
             OutboxRecord(
                 record_id=str(stream.sequence_number),
-                event_type=str(image["event_type"]),
-                schema=str(image["schema"]),
-                detail=json.loads(str(image["detail"])),
+                event_type=str(image.get("event_type")),
+                schema=str(image.get("schema", "dossier-submitted.v1.json")),
+                detail=detail,
             )
         )
     return records

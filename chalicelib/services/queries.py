@@ -146,8 +146,9 @@ def work_queue(
     _check_scope(actor, agency)
     if status is not None and status not in {s.value for s in Status}:
         raise ValidationError(f"Trạng thái '{status}' không tồn tại. (Unknown status.)", code="QUERY_INVALID")
-    limit_at = min(t for t in (due_before, now if overdue else None) if t is not None) if (due_before or overdue) else None
-    if limit_at is not None:
+    bounds = [t for t in (due_before, now if overdue else None) if t is not None]
+    if bounds:
+        limit_at = min(bounds)
         check_cursor(cursor, ("due_agency", agency.code), "due_at")
         page, next_key = dossier_items.list_due(agency.code, iso_utc(limit_at), limit, cursor, status)
     else:

@@ -328,3 +328,19 @@ def test_relay_filter_pattern(record_: dict[str, Any], expected: bool) -> None:
 )
 def test_matches(pattern: Any, value: Any, expected: bool) -> None:
     assert matches(pattern, value) is expected
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        OutboxRecord(record_id="seq-9", event_type="DossierExploded", schema="dossier-exploded.v1.json", detail={}),
+        OutboxRecord(record_id="seq-9", event_type=EventType.DOSSIER_SUBMITTED, schema="error.v1.json", detail=detail(9)),
+        OutboxRecord(record_id="seq-9", event_type=EventType.DOSSIER_SUBMITTED, schema=DossierSubmitted.schema, detail=None),
+    ],
+    ids=["unknown-type", "schema-not-the-types", "unreadable-detail"],
+)
+def test_an_outbox_item_that_cannot_be_checked_is_reported_not_published(odd: OutboxRecord) -> None:
+    bus = FakePublisher()
+    result = relay([record(1), odd], bus, sleep=no_sleep)
+    assert bus.accepted_ids == ["evt-00000001"]
+    assert result.invalid_record_ids == ["seq-9"] and result.failed_record_ids == ["seq-9"]
