@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from . import directives
-from .calendar import VN_TZ, WorkingCalendar, business_date
+from .calendar import WorkingCalendar, business_date
 from .catalogue import Agency
 from .dossier import Dossier, SupplementRecord
 from .errors import ConflictError, ForbiddenError, RuleViolationError
@@ -103,10 +103,6 @@ def clock_facts(dossier: Dossier) -> ClockFacts:
     )
 
 
-def _end_of_office_day(day: date, calendar: WorkingCalendar) -> datetime:
-    return datetime.combine(day, calendar.hours.closes, tzinfo=VN_TZ).astimezone(UTC)
-
-
 def _require(value: Any, name: str, action: Action) -> Any:
     if value in (None, ""):
         raise RuleViolationError(f"Thiếu '{name}' cho thao tác '{action.slug}'. ({name} is required.)",
@@ -190,7 +186,7 @@ def act(
                 raise RuleViolationError("Ngày hẹn mới phải là một ngày làm việc sau hôm nay. "
                                          "(The new appointment must be a future working day.)",
                                          code="APPOINTMENT_INVALID")
-            dossier.appointment_at = _end_of_office_day(new_day, calendar)
+            dossier.appointment_at = calendar.closing(new_day)
             dossier.due_at = dossier.appointment_at
             dossier.apologies += 1
             attributes["new_appointment_date"] = new_day.isoformat()

@@ -24,10 +24,6 @@ class Agency:
     path: tuple[str, ...]
     department: str | None = None  # the department key for province-level bodies
 
-    @property
-    def province_root(self) -> str:
-        return self.path[0]
-
 
 @dataclass(frozen=True)
 class FeeLine:

@@ -17,7 +17,9 @@ def iso_utc(at: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class DossierSubmitted:
+class _DossierEvent:
+    """What every dossier event says of its dossier, and the detail fields that come from it."""
+
     event_id: str
     occurred_at: datetime
     dossier_id: str
@@ -28,18 +30,13 @@ class DossierSubmitted:
     agency_level: str
     channel: str
     online_form: str
-    applicant_kind: str
     status: str
     status_code: int
-    fees_total: int
 
-    event_type = EventType.DOSSIER_SUBMITTED
-    schema = "dossier-submitted.v1.json"
-
-    def detail(self) -> dict[str, Any]:
+    def _reference(self, event_type: str) -> dict[str, Any]:
         return {
             "event_id": self.event_id,
-            "event_type": self.event_type,
+            "event_type": event_type,
             "schema_version": 1,
             "occurred_at": iso_utc(self.occurred_at),
             "dossier_id": self.dossier_id,
@@ -50,15 +47,29 @@ class DossierSubmitted:
             "agency_level": self.agency_level,
             "channel": self.channel,
             "online_form": self.online_form,
-            "applicant_kind": self.applicant_kind,
             "status": self.status,
             "status_code": self.status_code,
+        }
+
+
+@dataclass(frozen=True)
+class DossierSubmitted(_DossierEvent):
+    applicant_kind: str
+    fees_total: int
+
+    event_type = EventType.DOSSIER_SUBMITTED
+    schema = "dossier-submitted.v1.json"
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            **self._reference(self.event_type),
+            "applicant_kind": self.applicant_kind,
             "fees_total": self.fees_total,
         }
 
 
 @dataclass(frozen=True)
-class DossierChanged:
+class DossierChanged(_DossierEvent):
     """Something happened to a dossier after its submission: a transition, or a deadline warning.
 
     One shape for all of them (`dossier-change.v1.json`), each type with its own schema file that pins
@@ -66,19 +77,7 @@ class DossierChanged:
     """
 
     event_type: str
-    event_id: str
-    occurred_at: datetime
-    dossier_id: str
-    dossier_code: str
-    procedure_code: str
-    agency_code: str
-    agency_path: tuple[str, ...]
-    agency_level: str
-    channel: str
-    online_form: str
     from_status: str
-    status: str
-    status_code: int
     actor_id: str | None = None  # officers and the system; an applicant's id is not published
     actor_name: str | None = None
     actor_role: str | None = None
@@ -91,21 +90,8 @@ class DossierChanged:
 
     def detail(self) -> dict[str, Any]:
         return {
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "schema_version": 1,
-            "occurred_at": iso_utc(self.occurred_at),
-            "dossier_id": self.dossier_id,
-            "dossier_code": self.dossier_code,
-            "procedure_code": self.procedure_code,
-            "agency_code": self.agency_code,
-            "agency_path": list(self.agency_path),
-            "agency_level": self.agency_level,
-            "channel": self.channel,
-            "online_form": self.online_form,
+            **self._reference(self.event_type),
             "from_status": self.from_status,
-            "status": self.status,
-            "status_code": self.status_code,
             "actor_id": self.actor_id,
             "actor_name": self.actor_name,
             "actor_role": self.actor_role,
@@ -118,6 +104,11 @@ def schema_of(event_type: str) -> str:
     """`DossierReceived` → `dossier-received.v1.json`."""
     kebab = "".join(f"-{c.lower()}" if c.isupper() else c for c in event_type).lstrip("-")
     return f"{kebab}.v1.json"
+
+
+def known_schema(event_type: str) -> str | None:
+    """The schema of an event type we publish, or None for a type we do not know (and so cannot check)."""
+    return schema_of(event_type) if event_type in EventType.ALL else None
 
 
 DomainEvent = DossierSubmitted | DossierChanged

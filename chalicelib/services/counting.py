@@ -7,12 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.events import schema_of
+from chalicelib.domain.events import known_schema
 from chalicelib.store.counters import ApplyStats, CounterStore
-from chalicelib.topology import EventType
 from chalicelib.validation import validate
-
-SCHEMA_OF_EVENT: dict[str, str] = {event_type: schema_of(event_type) for event_type in EventType.ALL}
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,7 @@ def count_batch(events: Sequence[IncomingEvent], counters: CounterStore) -> Coun
     valid: list[dict[str, Any]] = []
     rejected: list[str] = []
     for event in events:
-        schema = SCHEMA_OF_EVENT.get(event.detail_type)
+        schema = known_schema(event.detail_type)
         try:
             if schema is None:
                 raise ValidationError(f"no schema for {event.detail_type}")

@@ -139,9 +139,6 @@ class DynamoUnitOfWork:
                 ) from exc
             raise
 
-    def rollback(self) -> None:
-        self._writes.clear()
-
 
 def _idempotency_pk(owner_id: str, key: str) -> str:
     return f"IDEMPOTENCY#{owner_id}#{key}"
