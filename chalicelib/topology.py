@@ -157,3 +157,18 @@ class BucketSpec:
 
 DOCUMENTS_BUCKET = BucketSpec("documents")  # dossier components and results, uploaded by presigned URL
 BUCKETS: tuple[BucketSpec, ...] = (DOCUMENTS_BUCKET,)
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """An SSM parameter (SecureString) the functions read once per container; set by the deployer, never in git."""
+
+    logical: str
+
+    def physical(self, stage: str) -> str:
+        return f"/dvc/{stage}/{self.logical}"
+
+
+# The identity provider's public key (PEM) that signs the API's bearer tokens (RS256), unless JWT_JWKS_URL is set.
+JWT_KEY_PARAMETER = ParameterSpec("jwt-public-key")
+PARAMETERS: tuple[ParameterSpec, ...] = (JWT_KEY_PARAMETER,)
