@@ -14,10 +14,12 @@ from chalicelib.handlers import (
     api_reports,
     api_system,
     api_uploads,
+    boundary,
     events,
 )
 
 app = Chalice(app_name="dvc-cloud")
+app.register_blueprint(boundary.bp)  # the input policy and error shape every route inherits
 app.register_blueprint(api_system.bp)
 app.register_blueprint(api_dossiers.bp)
 app.register_blueprint(api_reports.bp)

@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 from pynamodb.connection import Connection
 
+from chalicelib.auth import load_jwt_key
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.catalogue import province_root_code
 from chalicelib.ids import new_id
@@ -67,6 +68,16 @@ class Container:
 
     def unit_of_work(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self.dynamodb, self.catalogue)
+
+    @cached_property
+    def ssm(self) -> Any:
+        return boto3.client("ssm", region_name=self.settings.region)
+
+    @cached_property
+    def jwt_key(self) -> Any:
+        """The token verification key, prepared once per container: the literal `JWT_KEY` (local stage), else the
+        SSM SecureString `jwt_key_parameter` (deployed stages; the deployer puts the identity provider's key there)."""
+        return load_jwt_key(self.settings, self.ssm)
 
     @cached_property
     def calendars(self) -> CalendarRepository:

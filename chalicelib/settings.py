@@ -15,16 +15,19 @@ class Settings:
     region: str
     province_code: int
     jwt_algorithm: str  # HS256 in the local stage, RS256 where an identity provider signs tokens
-    jwt_key: str  # the shared secret (HS256) or the PEM public key (RS256)
+    jwt_key: str  # the shared secret (HS256) or the PEM public key (RS256); empty: read `jwt_key_parameter`
     jwt_issuer: str
     jwt_audience: str
     catalogue_cache_s: int = 300
+    jwt_key_parameter: str = ""  # SSM SecureString holding the key (deployed stages), read once per container
+    jwt_max_lifetime_s: int = 24 * 3600  # a token living longer than this is refused, whoever signed it
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        stage = env.get("DVC_STAGE", "local")
         return cls(
-            stage=env.get("DVC_STAGE", "local"),
+            stage=stage,
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "ap-southeast-1")),
             province_code=int(env.get("PROVINCE_CODE", "46")),
             jwt_algorithm=env.get("JWT_ALGORITHM", "HS256"),
@@ -32,6 +35,9 @@ class Settings:
             jwt_issuer=env.get("JWT_ISSUER", "dvc-local"),
             jwt_audience=env.get("JWT_AUDIENCE", "dvc-api"),
             catalogue_cache_s=int(env.get("CATALOGUE_CACHE_SECONDS", "300")),
+            jwt_key_parameter=env.get("JWT_KEY_PARAMETER", "")
+            or ("" if env.get("JWT_KEY") else topology.JWT_KEY_PARAMETER.physical(stage)),
+            jwt_max_lifetime_s=int(env.get("JWT_MAX_LIFETIME_SECONDS", str(24 * 3600))),
         )
 
     @property

@@ -1,19 +1,101 @@
-"""JSON Schema validation (draft 2020-12) against the schemas in `chalicelib/schemas/`, and NFC normalising."""
+"""JSON Schema validation (draft 2020-12) against the schemas in `chalicelib/schemas/`, and NFC normalising.
+
+Two places where Python would read a schema differently from its standard (ECMA-262 regular expressions) are
+fixed here, once, for every schema: `$` matches only at the very end (Python's also matches before a trailing
+newline, so `"046190000123\\n"` passed `^[0-9]{12}$`), and `\\d`/`\\w` are ASCII (Python's match '²' and '٣').
+The formats `text-line` and `text-block` carry the text policy of `chalicelib.input_policy`.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
+from collections.abc import Iterator
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from jsonschema import ValidationError as SchemaError
 from referencing import Registry, Resource
 
 from chalicelib.domain.errors import ValidationError
+from chalicelib.input_policy import clip, is_text_block, is_text_line
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+MAX_PROBLEMS = 20
+
+
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """`pattern` compiled with ECMA-262 meaning: an unescaped `$` outside a class is the end of input."""
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out), re.ASCII)
+
+
+_compiled = cache(ecma_regex)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[SchemaError]:
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        yield SchemaError(f"does not match the pattern {pattern}")
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_ISO_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _ISO_DATE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_instant(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _ISO_INSTANT.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker()
+    for name, check in Draft202012Validator.FORMAT_CHECKER.checkers.items():
+        checker.checkers[name] = check
+    checker.checkers["date"] = (_is_date, ())
+    checker.checkers["date-time"] = (_is_instant, ())
+    checker.checkers["text-line"] = (lambda v: not isinstance(v, str) or is_text_line(v), ())
+    checker.checkers["text-block"] = (lambda v: not isinstance(v, str) or is_text_block(v), ())
+    return checker
+
+
+FORMAT_CHECKER = _format_checker()
+Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
 @cache
@@ -26,10 +108,10 @@ def _registry() -> Registry:
 
 
 @cache
-def _validator(name: str) -> Draft202012Validator:
+def _validator(name: str) -> Any:
     schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Validator(schema, registry=_registry(), format_checker=FORMAT_CHECKER)
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -48,12 +130,46 @@ def nfc(value: Any) -> Any:
     return value
 
 
+_TEXT_FORMAT_PROBLEM = {
+    "text-line": "must be one line of text, not blank, without control characters",
+    "text-block": "must be text, not blank, without control or bidirectional control characters",
+}
+
+
+def describe(error: SchemaError) -> str:
+    """What is wrong, in words drawn from the schema, never the client's value (which may be megabytes)."""
+    keyword, expected = error.validator, error.validator_value
+    if keyword == "format":
+        return _TEXT_FORMAT_PROBLEM.get(str(expected), f"is not a valid {expected}")
+    if keyword == "maxLength":
+        return f"is longer than {expected} characters"
+    if keyword == "minLength":
+        return f"is shorter than {expected} characters"
+    if keyword in ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "maxItems", "minItems", "type"):
+        return f"breaks {keyword} {expected}"
+    if keyword == "enum":
+        return f"is not one of {clip(json.dumps(expected, ensure_ascii=False), 300)}"
+    return clip(str(error.message), 200)
+
+
+@cache
+def _inline_validator(schema_json: str) -> Any:
+    return Validator(json.loads(schema_json), registry=_registry(), format_checker=FORMAT_CHECKER)
+
+
+def describe_instance(schema: dict[str, Any], instance: Any) -> str | None:
+    """The first problem of `instance` against an inline schema (a parameter's), in words; None if it is valid."""
+    validator = _inline_validator(json.dumps(schema, sort_keys=True))
+    error = next(iter(validator.iter_errors(instance)), None)
+    return None if error is None else describe(error)
+
+
 def validate(schema_name: str, instance: Any) -> None:
     """Raise `ValidationError` listing each problem by its JSON path, most relevant first."""
     errors = sorted(_validator(schema_name).iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message))
     if not errors:
         return
-    problems = [{"path": _path(error.absolute_path), "problem": error.message} for error in errors[:20]]
+    problems = [{"path": _path(error.absolute_path), "problem": describe(error)} for error in errors[:MAX_PROBLEMS]]
     first = problems[0]
     raise ValidationError(
         f"Dữ liệu không hợp lệ tại {first['path']}: {first['problem']} (invalid request; see details)",
@@ -64,5 +180,5 @@ def validate(schema_name: str, instance: Any) -> None:
 def _path(parts: Any) -> str:
     out = "$"
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        out += f"[{part}]" if isinstance(part, int) else f".{clip(str(part), 40)}"
     return out

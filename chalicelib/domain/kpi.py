@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,17 +60,20 @@ def filing_figures(metrics: Mapping[str, int]) -> FilingFigures:
     return FilingFigures(total=total, by_channel=by_channel, by_online_form=by_form)
 
 
+_PERIOD = re.compile(r"([0-9]{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))", re.ASCII)
+
+
 def months_of_period(period: str) -> list[str]:
-    """`2026-11` → that month; `2026-Q4` → its three months. Raises ValueError for anything else."""
-    year, _, part = period.partition("-")
-    if len(year) != 4 or not year.isdigit():
+    """`2026-11` → that month; `2026-Q4` → its three months. Raises ValueError for anything else, including
+    digits other than ASCII ('²²²²-11' would pass `str.isdigit()`)."""
+    match = _PERIOD.fullmatch(period)
+    if match is None:
         raise ValueError(f"not a period: {period!r}")
-    if part.startswith("Q") and part[1:] in {"1", "2", "3", "4"}:
-        first = 3 * (int(part[1:]) - 1) + 1
-        return [f"{year}-{month:02d}" for month in range(first, first + 3)]
-    if len(part) == 2 and part.isdigit() and 1 <= int(part) <= 12:
-        return [f"{year}-{part}"]
-    raise ValueError(f"not a period: {period!r}")
+    year, month, quarter = match.groups()
+    if month:
+        return [f"{year}-{month}"]
+    first = 3 * (int(quarter) - 1) + 1
+    return [f"{year}-{m:02d}" for m in range(first, first + 3)]
 
 
 @dataclass(frozen=True)

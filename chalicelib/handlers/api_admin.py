@@ -12,6 +12,7 @@ from chalicelib.bootstrap import container
 from chalicelib.domain.catalogue import province_root_code
 from chalicelib.domain.errors import ValidationError
 from chalicelib.handlers.http import RouteDoc, current_actor, endpoint, json_body, logger
+from chalicelib.handlers.params import DAY
 from chalicelib.services.deadline_watch import watch_deadlines
 from chalicelib.store import calendar as calendar_store
 
@@ -72,7 +73,8 @@ def list_calendar() -> dict[str, Any]:
 
 @bp.route("/v1/admin/calendar/{day}", methods=["PUT"])
 @endpoint(RouteDoc(summary="Declare a day off (or a compensatory working day) for the province (admins)",
-                   request_schema="calendar-day.v1.json", response_schema="calendar.v1.json", errors=(400, 401, 403)))
+                   request_schema="calendar-day.v1.json", response_schema="calendar.v1.json", path=(DAY,),
+                   errors=(400, 401, 403)))
 def declare_day(day: str) -> dict[str, Any]:
     require_role(current_actor(bp), "admin")
     body = json_body(bp, "calendar-day.v1.json")
@@ -84,7 +86,7 @@ def declare_day(day: str) -> dict[str, Any]:
 
 
 @bp.route("/v1/admin/calendar/{day}", methods=["DELETE"])
-@endpoint(RouteDoc(summary="Withdraw a declared day (admins)", response_schema="calendar.v1.json",
+@endpoint(RouteDoc(summary="Withdraw a declared day (admins)", response_schema="calendar.v1.json", path=(DAY,),
                    errors=(400, 401, 403)))
 def undeclare_day(day: str) -> dict[str, Any]:
     require_role(current_actor(bp), "admin")

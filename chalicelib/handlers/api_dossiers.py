@@ -20,10 +20,10 @@ from chalicelib.handlers.http import (
     encode_cursor,
     endpoint,
     json_body,
-    query_int,
     query_params,
     request_id,
 )
+from chalicelib.handlers.params import ACTION, CURSOR, DOSSIER_ID, LIMIT
 from chalicelib.services import queries
 from chalicelib.services.lifecycle import act_on_dossier
 from chalicelib.services.submission import request_hash, submit_dossier
@@ -63,6 +63,7 @@ def _command(body: dict[str, Any], owner_id: str) -> SubmitDossier:
         success_status=201,
         headers=(("Idempotency-Key", "Repeat a submission safely: same key and body give the same response"),),
         errors=(400, 401, 403, 404, 422),
+        max_body_bytes=128 * 1024,  # 50 components with names and file references fit in a quarter of this
     )
 )
 def submit() -> Response:
@@ -93,7 +94,7 @@ def submit() -> Response:
 
 @bp.route("/v1/dossiers/{dossier_id}", methods=["GET"])
 @endpoint(RouteDoc(summary="Read a dossier (its owner, its agency's officers, admins)",
-                   response_schema="dossier.v1.json", errors=(401, 404)))
+                   response_schema="dossier.v1.json", path=(DOSSIER_ID,), errors=(400, 401, 404)))
 def get_one(dossier_id: str) -> dict[str, Any]:
     return queries.get_dossier(dossier_id, current_actor(bp), container().now())
 
@@ -103,15 +104,14 @@ def get_one(dossier_id: str) -> dict[str, Any]:
     RouteDoc(
         summary="List the caller's own dossiers, newest first",
         response_schema="dossier-page.v1.json",
-        query=(("limit", "page size, 1..100 (default 20)", False), ("cursor", "from the previous page", False)),
+        query=(LIMIT, CURSOR),
         errors=(400, 401, 403),
     )
 )
 def list_mine() -> dict[str, Any]:
     actor = current_actor(bp)
-    limit = query_int(bp, "limit", 20, 1, 100)
-    cursor = decode_cursor(query_params(bp).get("cursor"))
-    items, next_key = queries.list_my_dossiers(actor, limit, cursor, container().now())
+    params = query_params(bp)
+    items, next_key = queries.list_my_dossiers(actor, params["limit"], decode_cursor(params.get("cursor")), container().now())
     return {"items": items, "next_cursor": encode_cursor(next_key)}
 
 
@@ -134,6 +134,7 @@ def _action(name: str) -> Action:
         "applicants: withdraw, resubmit-supplement, rate)",
         request_schema="dossier-action.v1.json",
         response_schema="dossier.v1.json",
+        path=(DOSSIER_ID, ACTION),
         errors=(400, 401, 403, 404, 409, 422),
     )
 )
@@ -151,6 +152,6 @@ def take_action(dossier_id: str, action: str) -> dict[str, Any]:
 
 @bp.route("/v1/dossiers/{dossier_id}/history", methods=["GET"])
 @endpoint(RouteDoc(summary="The dossier's audit trail, oldest first (applicants do not see internal notes)",
-                   response_schema="history.v1.json", errors=(401, 404)))
+                   response_schema="history.v1.json", path=(DOSSIER_ID,), errors=(400, 401, 404)))
 def history(dossier_id: str) -> dict[str, Any]:
     return queries.get_history(dossier_id, current_actor(bp))

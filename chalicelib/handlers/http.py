@@ -20,6 +20,7 @@ from chalicelib.auth import actor_from_header
 from chalicelib.bootstrap import container
 from chalicelib.domain import errors
 from chalicelib.domain.history import Actor
+from chalicelib.input_policy import parse_json
 from chalicelib.validation import nfc, validate
 
 logger = Logger(service="dvc-api")
@@ -49,17 +50,34 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
 
 
 @dataclass(frozen=True)
+class Param:
+    """A path or query parameter: its JSON Schema is enforced at the boundary and published in the OpenAPI."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+    required: bool = False
+    code: str | None = None  # the error code when it is refused; PATH_INVALID / QUERY_INVALID by default
+
+
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
 class RouteDoc:
-    """What the OpenAPI document says of a route; kept on the view function itself so it cannot drift."""
+    """What a route accepts and answers; kept on the view function itself so the boundary, the OpenAPI
+    document and the route cannot drift apart."""
 
     summary: str
     request_schema: str | None = None
     response_schema: str | None = None
     success_status: int = 200
     auth: bool = True
-    query: tuple[tuple[str, str, bool], ...] = ()  # (name, description, required)
+    path: tuple[Param, ...] = ()
+    query: tuple[Param, ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
     errors: tuple[int, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger bodies answer 413 before anything reads them
 
 
 def endpoint(doc: RouteDoc) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -83,25 +101,18 @@ def endpoint(doc: RouteDoc) -> Callable[[Callable[..., Any]], Callable[..., Any]
 
 
 def json_body(bp: Blueprint, schema: str) -> Any:
-    """The request body parsed, NFC-normalised and validated against `schema`."""
+    """The request body parsed under the input policy, NFC-normalised and validated against `schema`."""
     raw = bp.current_request.raw_body or b""
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise errors.ValidationError(
-            "Nội dung yêu cầu phải là JSON hợp lệ (UTF-8). (The request body must be valid JSON.)",
-            code="BODY_NOT_JSON",
-        ) from exc
-    body = nfc(body)
+    body = nfc(parse_json(raw))
     validate(schema, body)
     return body
 
 
 def current_actor(bp: Blueprint) -> Actor:
-    headers = bp.current_request.headers
-    return actor_from_header(headers.get("authorization"), container().settings)
+    c = container()
+    return actor_from_header(bp.current_request.headers.get("authorization"), c.settings, c.jwt_key)
 
 
 def request_id(bp: Blueprint) -> str | None:
@@ -121,27 +132,17 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError) as exc:
+        key = parse_json(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, errors.ValidationError) as exc:
         raise errors.ValidationError("Con trỏ phân trang không hợp lệ. (Invalid cursor.)", code="CURSOR_INVALID") from exc
     if not isinstance(key, dict):
         raise errors.ValidationError("Con trỏ phân trang không hợp lệ. (Invalid cursor.)", code="CURSOR_INVALID")
     return key
 
 
-def query_params(bp: Blueprint) -> dict[str, str]:
-    """The query string as a plain dict (the last value wins where a name repeats)."""
-    params = bp.current_request.query_params
-    return {name: params[name] for name in params} if params else {}
+def query_params(bp: Blueprint) -> dict[str, Any]:
+    """The route's declared query parameters, typed and validated by the boundary (defaults filled in)."""
+    return dict(getattr(bp.current_request, VALIDATED_QUERY, {}))
 
 
-def query_int(bp: Blueprint, name: str, default: int, low: int, high: int) -> int:
-    raw = query_params(bp).get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise errors.ValidationError(
-            f"Tham số {name} phải là số nguyên từ {low} đến {high}. ({name} must be an integer {low}..{high}.)",
-            code="QUERY_INVALID",
-        )
-    return int(raw)
+VALIDATED_QUERY = "dvc_validated_query"

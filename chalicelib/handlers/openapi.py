@@ -16,7 +16,10 @@ ERROR_TEXT = {
     401: "Missing, invalid or expired bearer token",
     403: "The caller's role or scope does not allow this",
     404: "No such resource, or not visible to the caller",
+    405: "The route does not take this method",
     409: "Conflict with the current state (stale version, illegal transition)",
+    413: "The request body is larger than this route accepts",
+    415: "The request body is not sent as application/json",
     422: "A catalogue or directive rule refuses the request",
 }
 
@@ -70,13 +73,16 @@ def build_openapi(routes: dict[str, dict[str, Any]], *, version: str) -> dict[st
         if doc is None:
             raise ValueError(f"{method} {path} has no RouteDoc")
         operation: dict[str, Any] = {"summary": doc.summary, "responses": {}}
+        declared = [p.name for p in doc.path]
+        if declared != _path_params(path):
+            raise ValueError(f"{method} {path}: RouteDoc.path declares {declared}, the route has {_path_params(path)}")
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _path_params(path)
+            {"name": p.name, "in": "path", "required": True, "description": p.description, "schema": p.schema}
+            for p in doc.path
         ]
         parameters += [
-            {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
-            for name, text, required in doc.query
+            {"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": p.schema}
+            for p in doc.query
         ]
         parameters += [
             {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
@@ -94,7 +100,7 @@ def build_openapi(routes: dict[str, dict[str, Any]], *, version: str) -> dict[st
             success["content"] = {"application/json": {"schema": _ref(doc.response_schema, components)}}
         operation["responses"][str(doc.success_status)] = success
         error_ref = _ref("error.v1.json", components)
-        for status in doc.errors:
+        for status in sorted(set(doc.errors) | _boundary_errors(doc)):
             operation["responses"][str(status)] = {
                 "description": ERROR_TEXT[status],
                 "content": {"application/json": {"schema": error_ref}},
@@ -112,6 +118,18 @@ def build_openapi(routes: dict[str, dict[str, Any]], *, version: str) -> dict[st
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _boundary_errors(doc: RouteDoc) -> set[int]:
+    """What the boundary (`handlers/boundary.py`) may answer for any route like this one."""
+    found = {413}  # every route caps its body
+    if doc.path or doc.query or doc.request_schema:
+        found.add(400)
+    if doc.request_schema:
+        found.add(415)
+    if doc.auth:
+        found.add(401)
+    return found
 
 
 def _path_params(path: str) -> list[str]:

@@ -1,0 +1,36 @@
+"""The path and query parameters routes share, each with the JSON Schema the boundary enforces."""
+
+from __future__ import annotations
+
+from chalicelib.domain.vocabulary import Status
+from chalicelib.handlers.http import Param
+
+AGENCY_CODE_SCHEMA = {"type": "string", "pattern": "^[A-Z0-9][A-Z0-9.]{0,39}$", "maxLength": 40}
+
+DOSSIER_ID = Param(
+    "dossier_id", "the dossier's id (32 hex characters)",
+    {"type": "string", "pattern": "^[0-9a-f]{32}$", "maxLength": 32}, required=True,
+)
+ACTION = Param(
+    "action", "a lifecycle action in kebab-case (e.g. receive, request-supplement)",
+    {"type": "string", "pattern": "^[a-z]+(-[a-z]+)*$", "maxLength": 40}, required=True,
+)
+AGENCY_CODE = Param("agency_code", "an agency code, e.g. H46.C19900", AGENCY_CODE_SCHEMA, required=True)
+DAY = Param("day", "a day, YYYY-MM-DD (Vietnam)", {"type": "string", "format": "date", "maxLength": 10},
+            code="DAY_INVALID",
+            required=True)
+
+LIMIT = Param("limit", "page size, 1..100 (default 20)", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20})
+CURSOR = Param(
+    "cursor", "from the previous page's next_cursor",
+    {"type": "string", "minLength": 1, "maxLength": 1024, "pattern": "^[A-Za-z0-9_-]+$"},
+)
+STATUS = Param("status", "only this status", {"type": "string", "enum": [s.value for s in Status]})
+DUE_BEFORE = Param("due_before", "only open dossiers due before this instant (ISO-8601 with zone); most urgent first",
+                   {"type": "string", "format": "date-time", "maxLength": 40})
+OVERDUE = Param("overdue", "true: only open dossiers past their due time; most urgent first",
+                {"type": "boolean", "default": False})
+PERIOD = Param("period", "YYYY-MM or YYYY-Qn, Vietnam time",
+               {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2]|Q[1-4])$", "maxLength": 7}, required=True,
+               code="PERIOD_INVALID")
+AGENCY = Param("agency", "agency code", AGENCY_CODE_SCHEMA, required=True)
