@@ -73,19 +73,20 @@ def authorise(actor: Actor, dossier: Dossier, action: Action) -> None:
         )
 
 
-def version_conflict(current: Dossier) -> ConflictError:
-    """The answer to a caller who acted on an older version: what the dossier is now."""
+def version_conflict(current: Dossier, action: Action) -> ConflictError:
+    """The answer to a caller who acted on an older version: what the dossier is now, and what a caller of
+    their kind (the kind `action` belongs to; they passed `authorise`) may do with it."""
     return ConflictError(
         "Hồ sơ đã được cập nhật bởi người khác; vui lòng tải lại. (The dossier changed since you read it.)",
         code="VERSION_CONFLICT",
         details={"current_version": current.version, "current_status": current.status.value,
-                 "allowed_actions": [a.slug for a in allowed_actions(current.status)]},
+                 "allowed_actions": [a.slug for a in allowed_actions(current.status, actor_of(action))]},
     )
 
 
-def check_version(dossier: Dossier, expected_version: int) -> None:
+def check_version(dossier: Dossier, expected_version: int, action: Action) -> None:
     if dossier.version != expected_version:
-        raise version_conflict(dossier)
+        raise version_conflict(dossier, action)
 
 
 def clock_facts(dossier: Dossier) -> ClockFacts:
@@ -125,7 +126,7 @@ def act(
     Raises ForbiddenError, ConflictError (stale version, illegal transition) or RuleViolationError.
     """
     authorise(actor, dossier, cmd.action)
-    check_version(dossier, cmd.expected_version)
+    check_version(dossier, cmd.expected_version, cmd.action)
     before = dossier.status
     after = next_status(before, cmd.action)
     params = cmd.params

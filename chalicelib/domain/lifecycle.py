@@ -125,7 +125,8 @@ class IllegalTransitionError(ConflictError):
     code = "ILLEGAL_TRANSITION"
 
     def __init__(self, status: Status, action: Action):
-        allowed = [a.slug for a in allowed_actions(status)]
+        # Only what the caller's kind may do: they passed `authorise`, so they are of the action's kind.
+        allowed = [a.slug for a in allowed_actions(status, TRANSITIONS[action].actor)]
         super().__init__(
             f"Hồ sơ đang ở trạng thái '{status.value}' nên không thể thực hiện '{action.slug}'. "
             f"The dossier is '{status.value}', so '{action.slug}' is not allowed.",

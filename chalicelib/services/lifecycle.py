@@ -53,5 +53,5 @@ def act_on_dossier(
         current = uow.get_dossier(cmd.dossier_id) if exc.code == "VERSION_CONFLICT" else None
         if current is None:
             raise
-        raise version_conflict(current) from exc
+        raise version_conflict(current, cmd.action) from exc
     return dossier_view(replace(dossier, version=dossier.version + 1), now, actor)

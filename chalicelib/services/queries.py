@@ -90,11 +90,13 @@ def list_my_dossiers(
     return [dossier_view(d, now, actor) for d in page], next_cursor
 
 
-def _check_scope(actor: Actor, agency: Agency) -> None:
+def _check_scope(actor: Actor, agency: Agency, what: tuple[str, str]) -> None:
+    """Officers read their own agency and its subordinates; admins read all. `what` names what is read
+    (Vietnamese, English)."""
     require_role(actor, "officer", "admin")
     if actor.role == "officer" and actor.agency_code not in agency.path:
         raise ForbiddenError(
-            "Cán bộ chỉ xem được báo cáo của cơ quan mình. (Officers may read their own agency's reports only.)",
+            f"Cán bộ chỉ xem được {what[0]} của cơ quan mình. (Officers may read their own agency's {what[1]} only.)",
             code="AGENCY_OUT_OF_SCOPE",
         )
 
@@ -108,7 +110,7 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
             code="PERIOD_INVALID",
         ) from exc
     agency = catalogue.agency(agency_code)
-    _check_scope(actor, agency)
+    _check_scope(actor, agency, ("báo cáo", "reports"))
     metrics = CounterStore.read(agency_scope(agency.code), months)
     figures = filing_figures(metrics)
     lifecycle = lifecycle_figures(metrics)
@@ -143,7 +145,7 @@ def work_queue(
     """An officer's queue: newest first from the agency index, or most urgent first from the due index
     when a due date or `overdue` narrows it. Never a scan."""
     agency = catalogue.agency(agency_code)
-    _check_scope(actor, agency)
+    _check_scope(actor, agency, ("danh sách hồ sơ", "dossiers"))
     if status is not None and status not in {s.value for s in Status}:
         raise ValidationError(f"Trạng thái '{status}' không tồn tại. (Unknown status.)", code="QUERY_INVALID")
     bounds = [t for t in (due_before, now if overdue else None) if t is not None]

@@ -130,8 +130,10 @@ def test_an_illegal_transition_names_the_status_and_what_is_allowed(api: Api) ->
     details = refused(act(api, dossier, "return-result", officer, via="desk"), 409, "ILLEGAL_TRANSITION")
     assert details["current_status"] == "registered" and details["national_code"] == 1
     assert {a.replace("_", "-") for a in details["allowed_actions"]} == {
-        "receive", "refuse-at-door", "request-supplement", "withdraw"
+        "receive", "refuse-at-door", "request-supplement"  # the officer's actions only, not the applicant's withdraw
     }
+    applicant = refused(act(api, dossier, "rate", citizen, rating="satisfied"), 409, "ILLEGAL_TRANSITION")
+    assert applicant["allowed_actions"] == ["withdraw"]
     unchanged = ok(get(api, dossier, officer))
     assert (unchanged["status"], unchanged["version"]) == ("registered", 1)
     assert [e["action"] for e in history(api, dossier, officer)] == ["submit"]

@@ -193,15 +193,23 @@ def test_authorisation_is_checked_before_the_version() -> None:
 def test_a_stale_version_is_a_conflict(expected: int) -> None:
     subject = dossier(version=3)
     with pytest.raises(ConflictError) as caught:
-        check_version(subject, expected)
+        check_version(subject, expected, A.RECEIVE)
     assert caught.value.code == "VERSION_CONFLICT"
     assert caught.value.details["current_version"] == 3
     assert caught.value.details["current_status"] == "registered"
-    assert caught.value.details["allowed_actions"] == ["receive", "refuse-at-door", "request-supplement", "withdraw"]
+    assert caught.value.details["allowed_actions"] == ["receive", "refuse-at-door", "request-supplement"]
+
+
+def test_a_conflict_lists_only_what_the_callers_kind_may_do() -> None:
+    """Issue 6: the 409 listed officers' actions to applicants and the applicant's to officers."""
+    subject = dossier(version=3)
+    with pytest.raises(ConflictError) as caught:
+        check_version(subject, 2, A.WITHDRAW)
+    assert caught.value.details["allowed_actions"] == ["withdraw"]
 
 
 def test_the_current_version_passes() -> None:
-    check_version(dossier(version=3), 3)
+    check_version(dossier(version=3), 3, A.RECEIVE)
 
 
 def test_act_with_a_stale_version_changes_nothing() -> None:
@@ -216,9 +224,9 @@ def test_act_with_a_stale_version_changes_nothing() -> None:
 def test_allowed_actions_in_the_conflict_follow_the_current_status() -> None:
     subject = processing()
     with pytest.raises(ConflictError) as caught:
-        check_version(subject, subject.version - 1)
+        check_version(subject, subject.version - 1, A.APPROVE)
     assert caught.value.details["allowed_actions"] == [
-        "request-supplement", "transfer", "request-fees", "approve", "stop", "mark-result-ready", "apologise", "withdraw",
+        "request-supplement", "transfer", "request-fees", "approve", "stop", "mark-result-ready", "apologise",
     ]
 
 
@@ -707,11 +715,11 @@ def test_a_full_online_result_goes_by_post_once_paid_online(paid: int, code: str
 @pytest.mark.parametrize(
     ("make", "action", "allowed"),
     [
-        (dossier, A.START_PROCESSING, ["receive", "refuse_at_door", "request_supplement", "withdraw"]),
-        (dossier, A.RESUBMIT_SUPPLEMENT, ["receive", "refuse_at_door", "request_supplement", "withdraw"]),
-        (received, A.RECEIVE, ["request_supplement", "start_processing", "stop", "apologise", "withdraw"]),
+        (dossier, A.START_PROCESSING, ["receive", "refuse_at_door", "request_supplement"]),
+        (dossier, A.RESUBMIT_SUPPLEMENT, ["withdraw"]),  # an applicant is told only the applicant's actions
+        (received, A.RECEIVE, ["request_supplement", "start_processing", "stop", "apologise"]),
         (returned, A.WITHDRAW, ["rate"]),
-        (returned, A.APOLOGISE, ["rate"]),
+        (returned, A.APOLOGISE, []),
     ],
     ids=["start-unreceived", "resubmit-unrequested", "receive-twice", "withdraw-returned", "apologise-returned"],
 )
