@@ -92,7 +92,7 @@ class LocalStack:
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
                 "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": dynamodb_url,
-                **{f"AWS_ENDPOINT_URL_{svc}": moto_url for svc in ("EVENTBRIDGE", "SQS", "SNS", "SES", "S3")},
+                **{f"AWS_ENDPOINT_URL_{svc}": moto_url for svc in ("EVENTBRIDGE", "SQS", "SNS", "SES", "S3", "SSM")},
                 "PROVINCE_CODE": str(cfg.province_code),
             }
         )
@@ -146,9 +146,9 @@ class LocalStack:
 
     def start_http(self, port: int | None = None) -> None:
         from chalice.config import Config
-        from chalice.local import create_local_server
 
         from app import app
+        from infra.local.http_server import local_server
 
         self.config.api_port = port or self.config.api_port or free_port()
         chalice_config = Config.create(
@@ -156,7 +156,7 @@ class LocalStack:
             app_name="dvc-cloud",
             config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8")),
         )
-        self._http = create_local_server(app, chalice_config, "127.0.0.1", self.config.api_port)
+        self._http = local_server(app, chalice_config, "127.0.0.1", self.config.api_port)
         self._http_thread = threading.Thread(target=self._http.serve_forever, name="http", daemon=True)
         self._http_thread.start()
 
