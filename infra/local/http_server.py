@@ -23,6 +23,13 @@ from chalicelib.handlers import gateway_errors
 
 
 class GatewayShapedHandler(ChaliceRequestHandler):
+    def __getattr__(self, name: str) -> Any:
+        # Any method (TRACE, PROPFIND, ...) reaches the app, which answers 405 in our shape, where the standard
+        # library's server would answer 501 in HTML; API Gateway never answers 501 either.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         row = gateway_errors.ROUTE_NOT_FOUND if isinstance(error, ForbiddenError) else gateway_errors.UNAUTHENTICATED
         headers = {k: v for k, v in error.headers.items() if k.lower() != "content-type"}
