@@ -76,7 +76,9 @@ class QueueSpec:
 COUNTERS_QUEUE = QueueSpec(logical="counters")
 # The stream mapping's on-failure destination: it is itself a dead-letter queue, so it keeps messages as long.
 RELAY_DLQ = QueueSpec(logical="relay-failures", retention_s=14 * 24 * 3600)
-QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ)
+# Where a scheduled run that failed all its attempts lands (the schedule's on-failure destination); a DLQ too.
+DEADLINE_WATCH_DLQ = QueueSpec(logical="deadline-watch-failures", retention_s=14 * 24 * 3600)
+QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ)
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,24 @@ COUNTERS_MAPPING = QueueMapping(function="counters", queue=COUNTERS_QUEUE, batch
 
 STREAM_MAPPINGS: tuple[StreamMapping, ...] = (RELAY_MAPPING,)
 QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (COUNTERS_MAPPING,)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A scheduled function (`@bp.schedule(..., name=function)`). EventBridge invokes it asynchronously, so a
+    failed run is retried by Lambda and then sent to `on_failure`, as `AWS::Lambda::EventInvokeConfig` configures."""
+
+    function: str
+    max_retry_attempts: int  # Lambda allows 0-2 retries of an asynchronous invocation
+    max_event_age_s: int  # 60-21600: an event older than this goes to `on_failure` unprocessed
+    on_failure: QueueSpec
+
+
+# The watch is idempotent (one warning per due time), so retrying a failed run is safe.
+DEADLINE_WATCH_SCHEDULE = ScheduleSpec(
+    function="deadline_watch", max_retry_attempts=2, max_event_age_s=6 * 3600, on_failure=DEADLINE_WATCH_DLQ
+)
+SCHEDULES: tuple[ScheduleSpec, ...] = (DEADLINE_WATCH_SCHEDULE,)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,18 @@ this template's logical ids may equal one of those, or the merge would silently 
 What it adds for a stage: the DynamoDB tables, the buckets (versioned, private, SSE-S3, kept on delete), the
 queues and their dead-letter queues, the custom event bus with an archive (for replaying events to rebuild
 counters), the rules with their SQS targets and the queue policies letting EventBridge deliver, the event-source
-mappings of the relay (table stream) and counters (queue) functions, one least-privilege managed policy attached
-to `DefaultRole`, alarms on the dead-letter queues and on the age of queued events, and outputs for names and URLs.
+mappings of the relay (table stream) and counters (queue) functions, the scheduled functions' failure destinations,
+a log group with a retention period per function, one least-privilege managed policy attached to `DefaultRole`,
+alarms on the dead-letter queues and on the age of queued events, and outputs for names and URLs.
 If `autogen_policy` is ever turned off, Chalice gives each function its own role (`RelayRole`, `CountersRole`,
-...): list those in `CHALICE_ROLES`.
+...): list those in `CHALICE_ROLES` and map each function to its role in `function_roles()`.
+
+One deliberate extension of a Chalice resource: `RestAPI` (an `AWS::Serverless::Api` whose swagger is inline)
+gets the `GatewayResponses` property, one per row of `gateway_errors.GATEWAY_RESPONSES`. SAM writes them into the
+swagger (`x-amazon-apigateway-gateway-responses`), so they are part of every deployment of the API. Separate
+`AWS::ApiGateway::GatewayResponse` resources are not: a gateway response takes effect only when the API is next
+deployed, SAM redeploys only when the swagger changes, and a swagger update replaces the API's definition
+(aws/serverless-application-model issues 390 and 623). `CHALICE_EXTENSIONS` lists the only such paths allowed.
 
 Every name and pattern comes from the topology; nothing here spells one by hand. Run as
 `python -m infra.cloudformation --stage dev --out infra/build/resources.dev.json`.
@@ -31,17 +39,30 @@ from typing import Any
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib import topology
+from chalicelib.handlers.gateway_errors import GATEWAY_RESPONSES
 from infra.provision import table_definition
+
+# The function behind the REST API: Chalice names it `api_handler` and gives it the logical id `APIHandler`.
+API_FUNCTION = "api"
+API_HANDLER_ID = "APIHandler"
+REST_API_ID = "RestAPI"
 
 # Logical ids Chalice's SAM template defines and this template may refer to.
 CHALICE_ROLES: tuple[str, ...] = ("DefaultRole",)
 CHALICE_LOGICAL_IDS: frozenset[str] = frozenset(
-    {"APIHandler", "RestAPI", *CHALICE_ROLES}
+    {API_HANDLER_ID, REST_API_ID, *CHALICE_ROLES}
     | {to_cfn_resource_name(m.function) for m in topology.STREAM_MAPPINGS}
     | {to_cfn_resource_name(m.function) for m in topology.QUEUE_MAPPINGS}
+    | {to_cfn_resource_name(s.function) for s in topology.SCHEDULES}
 )
+# The only properties of Chalice's resources this template sets (the merge is deep; see the module docstring).
+CHALICE_EXTENSIONS: frozenset[tuple[str, str]] = frozenset({(REST_API_ID, "GatewayResponses")})
 
 ARCHIVE_RETENTION_DAYS = 365
+# CloudWatch keeps Lambda logs forever unless told otherwise. Logs carry no personal data (that stays in the
+# dossier items, with their history); 90 days covers investigating a month's or a quarter's report and the
+# complaints that follow it, without paying to keep every debug line for years.
+LOG_RETENTION_DAYS = 90
 OLDEST_MESSAGE_ALARM_S = 300
 LAMBDA_VISIBILITY_FACTOR = 6  # AWS: a queue feeding a function should hide a message for 6 × its timeout
 ALARM_TOPIC_PARAMETER = "AlarmTopicArn"
@@ -64,8 +85,23 @@ def _sub(text: str) -> dict[str, Any]:
 
 
 def function_id(function: str) -> str:
-    """The logical id Chalice gives `lambda_function(name=function)`."""
-    return to_cfn_resource_name(function)
+    """The logical id Chalice gives `lambda_function(name=function)` or `schedule(name=function)`."""
+    return API_HANDLER_ID if function == API_FUNCTION else to_cfn_resource_name(function)
+
+
+def functions() -> tuple[str, ...]:
+    """Every Lambda function of the app: the API handler, the event-source consumers and the schedules."""
+    return (
+        API_FUNCTION,
+        *(m.function for m in topology.STREAM_MAPPINGS),
+        *(m.function for m in topology.QUEUE_MAPPINGS),
+        *(s.function for s in topology.SCHEDULES),
+    )
+
+
+def function_roles() -> dict[str, str]:
+    """Function → the logical id of the role it runs as. With `autogen_policy` every function shares one role."""
+    return {function: CHALICE_ROLES[0] for function in functions()}
 
 
 def table_id(spec: topology.TableSpec) -> str:
@@ -94,6 +130,14 @@ def stream_mapping_id(mapping: topology.StreamMapping) -> str:
 
 def queue_mapping_id(mapping: topology.QueueMapping) -> str:
     return f"{function_id(mapping.function)}{to_cfn_resource_name(mapping.queue.logical)}QueueMapping"
+
+
+def log_group_id(function: str) -> str:
+    return f"{function_id(function)}LogGroup"
+
+
+def invoke_config_id(schedule: topology.ScheduleSpec) -> str:
+    return f"{function_id(schedule.function)}EventInvokeConfig"
 
 
 BUS_ID = f"{to_cfn_resource_name(topology.BUS_LOGICAL)}Bus"
@@ -265,17 +309,68 @@ def _queue_mapping(mapping: topology.QueueMapping) -> dict[str, Any]:
     }
 
 
+def _invoke_config(schedule: topology.ScheduleSpec) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::EventInvokeConfig",
+        "DependsOn": [POLICY_ID],  # Lambda checks the role can send to the destination when it is configured
+        "Properties": {
+            "FunctionName": _ref(function_id(schedule.function)),
+            "Qualifier": "$LATEST",  # Chalice publishes no versions or aliases: the schedule invokes $LATEST
+            "MaximumRetryAttempts": schedule.max_retry_attempts,
+            "MaximumEventAgeInSeconds": schedule.max_event_age_s,
+            "DestinationConfig": {"OnFailure": {"Destination": _arn(queue_id(schedule.on_failure))}},
+        },
+    }
+
+
+def _log_group(function: str) -> dict[str, Any]:
+    # `chalice package` sets no FunctionName, so CloudFormation names each function; its Ref is that name, and
+    # Lambda writes to /aws/lambda/{name}. (Chalice's own `log_retention_in_days` does the same; it stays unset in
+    # .chalice/config.json so the two never define one log group twice.) A function that already ran has a log
+    # group Lambda created: on a stage deployed before this template, delete or import those before updating.
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {
+            "LogGroupName": _sub(f"/aws/lambda/${{{function_id(function)}}}"),
+            "RetentionInDays": LOG_RETENTION_DAYS,
+        },
+    }
+
+
+def gateway_responses() -> dict[str, Any]:
+    """SAM's `GatewayResponses` for `RestAPI`: API Gateway's own errors in the documented error shape."""
+    responses: dict[str, Any] = {}
+    for row in GATEWAY_RESPONSES:
+        assert row.response_type is not None  # GATEWAY_RESPONSES holds only rows with a response type
+        response: dict[str, Any] = {"ResponseTemplates": {"application/json": row.body_json()}}
+        if row.status is not None:  # None: DEFAULT_4XX/5XX keep the status API Gateway chose
+            response["StatusCode"] = str(row.status)
+        responses[row.response_type] = response
+    return responses
+
+
+def _chalice_extensions() -> dict[str, Any]:
+    return {REST_API_ID: {"Properties": {"GatewayResponses": gateway_responses()}}}
+
+
 def _statement(sid: str, actions: Iterable[str], resources: list[Any]) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
 
 
-def _policy() -> dict[str, Any]:
+def parameter_arn(spec: topology.ParameterSpec, stage: str) -> dict[str, Any]:
+    # The physical name starts with "/", which the ARN keeps: arn:...:parameter/dvc/{stage}/...
+    return _sub(f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{spec.physical(stage)}")
+
+
+def _policy(stage: str) -> dict[str, Any]:
     tables = [_arn(table_id(t)) for t in topology.TABLES]
     indexes = [_sub(f"${{{table_id(t)}.Arn}}/index/*") for t in topology.TABLES if t.indexes]
     streams = [_arn(table_id(t), "StreamArn") for t in topology.TABLES if t.stream_view]
     stream_lists = [_sub(f"${{{table_id(t)}.Arn}}/stream/*") for t in topology.TABLES if t.stream_view]
     consumed = [_arn(queue_id(m.queue)) for m in topology.QUEUE_MAPPINGS]
     failure_destinations = [_arn(queue_id(m.on_failure)) for m in topology.STREAM_MAPPINGS]
+    failure_destinations += [_arn(queue_id(s.on_failure)) for s in topology.SCHEDULES]
+    parameters = [parameter_arn(p, stage) for p in topology.PARAMETERS]
     buckets = [_arn(bucket_id(b)) for b in topology.BUCKETS]
     objects = [_sub(f"${{{bucket_id(b)}.Arn}}/*") for b in topology.BUCKETS]
     statements = [
@@ -297,11 +392,14 @@ def _policy() -> dict[str, Any]:
         _statement("Objects", {"s3:GetObject", "s3:PutObject"}, objects),
         # Without ListBucket, HeadObject answers 403 instead of 404 for a key nobody has uploaded yet.
         _statement("Buckets", {"s3:ListBucket"}, buckets),
+        # The parameters are SecureStrings under the AWS managed key aws/ssm, whose key policy already lets every
+        # principal of the account decrypt through SSM: no kms:Decrypt here (a customer managed key would need it).
+        _statement("Parameters", {"ssm:GetParameter"}, parameters),
     ]
     return {
         "Type": "AWS::IAM::ManagedPolicy",
         "Properties": {
-            "Description": "What the DVC functions may do with the stage's tables, bus, queues and buckets.",
+            "Description": "What the DVC functions may do with the stage's tables, bus, queues, buckets and parameters.",
             "Roles": [_ref(role) for role in CHALICE_ROLES],
             "PolicyDocument": {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]},
         },
@@ -310,9 +408,11 @@ def _policy() -> dict[str, Any]:
 
 def failure_queues(stage: str) -> dict[str, str]:
     """Logical id → physical name of every queue that holds only failures: each spec's dead-letter queue and
-    each stream mapping's on-failure destination (a queue of its own, with its own DLQ, that nothing consumes)."""
+    each stream mapping's or schedule's on-failure destination (a queue of its own, with its own DLQ, that nothing
+    consumes)."""
     found = {dlq_id(spec): spec.dlq_physical(stage) for spec in topology.QUEUES}
     found |= {queue_id(m.on_failure): m.on_failure.physical(stage) for m in topology.STREAM_MAPPINGS}
+    found |= {queue_id(s.on_failure): s.on_failure.physical(stage) for s in topology.SCHEDULES}
     return found
 
 
@@ -382,11 +482,20 @@ def render(stage: str, *, function_timeout_s: int = 30) -> dict[str, Any]:
         resources[stream_mapping_id(stream_mapping)] = _stream_mapping(stream_mapping)
     for queue_mapping in topology.QUEUE_MAPPINGS:
         resources[queue_mapping_id(queue_mapping)] = _queue_mapping(queue_mapping)
-    resources[POLICY_ID] = _policy()
+    for schedule in topology.SCHEDULES:
+        resources[invoke_config_id(schedule)] = _invoke_config(schedule)
+    for function in functions():
+        resources[log_group_id(function)] = _log_group(function)
+    resources[POLICY_ID] = _policy(stage)
     resources |= _alarms(stage)
     clashes = set(resources) & CHALICE_LOGICAL_IDS
     if clashes:
         raise ValueError(f"logical ids would replace Chalice's own resources: {sorted(clashes)}")
+    extensions = _chalice_extensions()
+    extended = {(logical_id, key) for logical_id, ext in extensions.items() for key in ext["Properties"]}
+    if extended - CHALICE_EXTENSIONS or any(set(ext) != {"Properties"} for ext in extensions.values()):
+        raise ValueError(f"only {sorted(CHALICE_EXTENSIONS)} of Chalice's resources may be extended")
+    resources |= extensions
     return {
         "Parameters": {
             ALARM_TOPIC_PARAMETER: {

@@ -1,6 +1,6 @@
 """Errors answered before any route runs: by API Gateway as deployed, by the boundary or local server here.
 
-One table, read by the deployed template (`AWS::ApiGateway::GatewayResponse`, one per row), by the HTTP
+One table, read by the deployed template (the `GatewayResponses` of Chalice's `RestAPI`, one per row), by the HTTP
 boundary (Chalice's own 405/415 rewritten) and by the local server (unknown routes), so every error the API
 can give has the documented shape `{"error": {"code", "message"}}`.
 """

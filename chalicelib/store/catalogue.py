@@ -12,6 +12,26 @@ from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm
 from chalicelib.store.models import CatalogueModel
 
+# Keys of the catalogue table, in one place. Besides its own item, every agency has an entry in one listing
+# partition, so "every agency's code" is a Query, never a Scan (the deployed policy allows no Scan). A province has
+# at most a few hundred agencies and the listing is read once a day: a small partition, never hot.
+AGENCY_PREFIX = "AGENCY#"
+AGENCY_LISTING_PK = "AGENCIES"
+
+
+def agency_key(code: str) -> tuple[str, str]:
+    """The agency's own item: `AGENCY#{code} / AGENCY`."""
+    return f"{AGENCY_PREFIX}{code}", "AGENCY"
+
+
+def agency_listing_key(code: str) -> tuple[str, str]:
+    """The agency's entry in the listing partition: `AGENCIES / AGENCY#{code}`."""
+    return AGENCY_LISTING_PK, f"{AGENCY_PREFIX}{code}"
+
+
+def agency_listing_item(agency: Agency) -> CatalogueModel:
+    return CatalogueModel(*agency_listing_key(agency.code), data={"code": agency.code})
+
 
 def agency_to_item(agency: Agency) -> CatalogueModel:
     data = {
@@ -22,7 +42,7 @@ def agency_to_item(agency: Agency) -> CatalogueModel:
         "path": list(agency.path),
         "department": agency.department,
     }
-    return CatalogueModel(f"AGENCY#{agency.code}", "AGENCY", data=data)
+    return CatalogueModel(*agency_key(agency.code), data=data)
 
 
 def agency_from_data(data: dict[str, Any]) -> Agency:
@@ -94,7 +114,7 @@ class CatalogueRepository:
         return data
 
     def agency(self, code: str) -> Agency:
-        data = self._data(f"AGENCY#{code}", "AGENCY")
+        data = self._data(*agency_key(code))
         if data is None:
             raise NotFoundError(
                 f"Không tìm thấy cơ quan có mã {code}. (No agency with code {code}.)", code="AGENCY_NOT_FOUND"
@@ -110,15 +130,20 @@ class CatalogueRepository:
         return procedure_from_data(data)
 
     @staticmethod
-    def agency_codes() -> list[str]:
-        """Every agency's code. A scan of the small catalogue table, never of dossiers."""
-        items = CatalogueModel.scan(CatalogueModel.pk.startswith("AGENCY#"))
-        return sorted(item.pk.removeprefix("AGENCY#") for item in items)
+    def agency_codes(*, page_size: int | None = None) -> list[str]:
+        """Every agency's code: a Query of the listing partition, followed page by page to its end."""
+        entries = CatalogueModel.query(
+            AGENCY_LISTING_PK, CatalogueModel.sk.startswith(AGENCY_PREFIX), page_size=page_size
+        )
+        return sorted(entry.sk.removeprefix(AGENCY_PREFIX) for entry in entries)
 
     @staticmethod
     def save_all(agencies: Iterable[Agency], procedures: Iterable[Procedure]) -> int:
-        items = [agency_to_item(a) for a in agencies] + [procedure_to_item(p) for p in procedures]
+        """Write agencies, each with its listing entry, and procedures; returns how many of both were saved."""
+        agency_list, procedure_list = list(agencies), list(procedures)
+        items = [item for a in agency_list for item in (agency_to_item(a), agency_listing_item(a))]
+        items += [procedure_to_item(p) for p in procedure_list]
         with CatalogueModel.batch_write() as batch:
             for item in items:
                 batch.save(item)
-        return len(items)
+        return len(agency_list) + len(procedure_list)

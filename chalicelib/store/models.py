@@ -8,6 +8,7 @@ Item layout (`pk`, `sk`):
              SEQ#{agency}#{YYMMDD} / SEQ       the agency's dossier-code sequence for a day
              IDEMPOTENCY#{owner}#{key} / IDEMPOTENCY  a remembered response for an Idempotency-Key
   catalogue  AGENCY#{code} / AGENCY, PROCEDURE#{code} / PROCEDURE
+             AGENCIES / AGENCY#{code}          lists every agency (queried by the deadline watch; no scans)
   counters   {scope}#{YYYY-MM} / {metric}      a compliance counter
              EVENT#{event id} / APPLIED        marks an event as counted (expires after the replay window)
 """

@@ -17,7 +17,7 @@ from chalicelib.settings import Settings
 from chalicelib.validation import load_schema
 from tests.support import Api, Reply, commune, submission
 
-AGENCY = commune(5)
+AGENCY = commune(20)  # a commune no other test counts in
 ERROR_SHAPE = Draft202012Validator(load_schema("error.v1.json"))
 
 

@@ -30,15 +30,16 @@ def private_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(scope="module")
 def deployed_settings(stack: LocalStack, private_key: rsa.RSAPrivateKey) -> Iterator[Settings]:
-    """Settings as a deployed stage reads them: no literal key, so the key comes from the stage's parameter."""
+    """Settings as a deployed stage reads them: no literal key, so the key comes from a parameter. The stage stays
+    `local` so a `Container` built here binds the models to the tables every other test uses."""
     pem = private_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     name = topology.JWT_KEY_PARAMETER.physical(STAGE)
     ssm = stack.client("ssm")
     ssm.put_parameter(Name=name, Value=pem.decode(), Type="SecureString", Overwrite=True)
     env = {"DVC_STAGE": STAGE, "JWT_ALGORITHM": "RS256", "JWT_ISSUER": "https://id.example.gov.vn",
            "JWT_AUDIENCE": "dvc-api", "AWS_REGION": "ap-southeast-1"}
-    settings = Settings.from_env(env)
-    assert settings.jwt_key == "" and settings.jwt_key_parameter == name
+    assert Settings.from_env(env).jwt_key_parameter == name  # a deployed stage names its parameter by itself
+    settings = dataclasses.replace(Settings.from_env({**env, "DVC_STAGE": "local"}), jwt_key="", jwt_key_parameter=name)
     yield settings
     ssm.delete_parameter(Name=name)
 

@@ -9,11 +9,15 @@ from typing import Any
 import pytest
 
 from chalicelib import topology
+from chalicelib.handlers.gateway_errors import GATEWAY_RESPONSES
 from infra import cloudformation as cfn
+from infra.local.processes import ROOT
 
 STAGE = "dev"
-CHALICE_IDS = {"Relay", "Counters", "APIHandler", "DefaultRole", "RestAPI"}
-CHALICE_FUNCTION_IDS = {"relay": "Relay", "counters": "Counters"}  # what `chalice package` names the functions
+CHALICE_IDS = {"Relay", "Counters", "DeadlineWatch", "APIHandler", "DefaultRole", "RestAPI"}
+# What `chalice package` names the functions (read from chalice/package.py: `to_cfn_resource_name` of the
+# function's name, and the API handler renamed to `APIHandler`).
+CHALICE_FUNCTION_IDS = {"api": "APIHandler", "relay": "Relay", "counters": "Counters", "deadline_watch": "DeadlineWatch"}
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +26,7 @@ def template() -> dict[str, Any]:
 
 
 def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+    return {k: v for k, v in template["Resources"].items() if v.get("Type") == kind}
 
 
 def _walk(node: Any) -> Iterator[tuple[str, Any]]:
@@ -198,8 +202,13 @@ def test_policy_is_attached_to_the_chalice_role_and_covers_the_resources(templat
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
             assert {"Fn::GetAtt": [cfn.queue_id(mapping.queue), "Arn"]} in allowed(action)
     assert allowed("sqs:SendMessage") == [
-        {"Fn::GetAtt": [cfn.queue_id(m.on_failure), "Arn"]} for m in topology.STREAM_MAPPINGS
+        {"Fn::GetAtt": [cfn.queue_id(q), "Arn"]}
+        for q in [m.on_failure for m in topology.STREAM_MAPPINGS] + [s.on_failure for s in topology.SCHEDULES]
     ]
+    assert allowed("ssm:GetParameter") == [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/dvc/{STAGE}/jwt-public-key"}
+    ]
+    assert {a for s in statements for a in s["Action"] if a.split(":")[0] in {"ssm", "kms"}} == {"ssm:GetParameter"}
     objects = [{"Fn::Sub": f"${{{cfn.bucket_id(b)}.Arn}}/*"} for b in topology.BUCKETS]
     assert allowed("s3:PutObject") == objects
     assert allowed("s3:GetObject") == objects  # HeadObject is authorised by s3:GetObject
@@ -225,6 +234,8 @@ def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
         assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
     for stream_mapping in topology.STREAM_MAPPINGS:
         assert cfn.queue_id(stream_mapping.on_failure) in visible  # where failed stream batches land
+    for schedule in topology.SCHEDULES:
+        assert cfn.queue_id(schedule.on_failure) in visible  # where failed scheduled runs land
     age = watched("ApproximateAgeOfOldestMessage")
     alarm = age[cfn.queue_id(topology.COUNTERS_QUEUE)]
     assert alarm["Threshold"] == 300 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
@@ -253,7 +264,8 @@ def test_every_reference_resolves(template: dict[str, Any]) -> None:
             referenced.add(value[0])
         elif key == "Fn::Sub":
             text = value if isinstance(value, str) else value[0]
-            referenced |= {part.split("}")[0].split(".")[0] for part in text.split("${")[1:]}
+            names = {part.split("}")[0].split(".")[0] for part in text.split("${")[1:]}
+            referenced |= {name for name in names if not name.startswith("AWS::")}
         elif key == "Fn::If":
             assert value[0] in conditions
         elif key == "DependsOn":
@@ -262,7 +274,70 @@ def test_every_reference_resolves(template: dict[str, Any]) -> None:
 
 
 def test_no_logical_id_replaces_a_chalice_resource(template: dict[str, Any]) -> None:
-    assert not set(template["Resources"]) & (CHALICE_IDS | {"APIHandlerInvokePermission"})
+    """Chalice's resources are only extended, never redefined: the one extension has no Type, only its property."""
+    assert set(template["Resources"]) & (CHALICE_IDS | {"APIHandlerInvokePermission"}) == {"RestAPI"}
+    assert template["Resources"]["RestAPI"] == {"Properties": {"GatewayResponses": cfn.gateway_responses()}}
+
+
+def test_gateway_responses_give_api_gateway_errors_the_documented_shape(template: dict[str, Any]) -> None:
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    assert set(responses) == {row.response_type for row in GATEWAY_RESPONSES}
+    assert {"MISSING_AUTHENTICATION_TOKEN", "REQUEST_TOO_LARGE", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for row in GATEWAY_RESPONSES:
+        response = responses[row.response_type]
+        assert response["ResponseTemplates"] == {"application/json": row.body_json()}
+        assert json.loads(response["ResponseTemplates"]["application/json"]) == {
+            "error": {"code": row.code, "message": row.message}
+        }
+        if row.status is None:
+            assert "StatusCode" not in response  # DEFAULT_4XX/5XX keep the status API Gateway chose
+        else:
+            assert response["StatusCode"] == str(row.status)
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"  # an unknown route is a 404, not a 403
+
+
+def test_the_app_has_exactly_the_functions_the_template_knows() -> None:
+    from app import app
+
+    scheduled = {source.name for source in app.event_sources}
+    assert scheduled == {s.function for s in topology.SCHEDULES}
+    assert {f.name for f in app.pure_lambda_functions} | scheduled | {cfn.API_FUNCTION} == set(cfn.functions())
+    assert {f: cfn.function_id(f) for f in cfn.functions()} == CHALICE_FUNCTION_IDS
+    assert set(CHALICE_FUNCTION_IDS.values()) <= cfn.CHALICE_LOGICAL_IDS
+    assert cfn.function_roles() == {f: "DefaultRole" for f in CHALICE_FUNCTION_IDS}
+
+
+def test_every_schedule_sends_its_failed_runs_to_a_queue(template: dict[str, Any]) -> None:
+    configs = _of_type(template, "AWS::Lambda::EventInvokeConfig")
+    assert len(configs) == len(topology.SCHEDULES)
+    policies = set(_of_type(template, "AWS::IAM::ManagedPolicy"))
+    for spec in topology.SCHEDULES:
+        config = configs[cfn.invoke_config_id(spec)]
+        props = config["Properties"]
+        assert props["FunctionName"] == {"Ref": CHALICE_FUNCTION_IDS[spec.function]}
+        assert props["Qualifier"] == "$LATEST"
+        assert 0 <= props["MaximumRetryAttempts"] == spec.max_retry_attempts <= 2
+        assert 60 <= props["MaximumEventAgeInSeconds"] == spec.max_event_age_s <= 21600
+        destination = props["DestinationConfig"]["OnFailure"]["Destination"]
+        assert destination == {"Fn::GetAtt": [cfn.queue_id(spec.on_failure), "Arn"]}
+        queue = template["Resources"][destination["Fn::GetAtt"][0]]
+        assert queue["Properties"]["QueueName"] == spec.on_failure.physical(STAGE)
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert policies & set(config["DependsOn"])  # Lambda checks the role may send to the destination
+    assert topology.DEADLINE_WATCH_SCHEDULE in topology.SCHEDULES
+
+
+def test_every_function_has_a_log_group_with_a_retention(template: dict[str, Any]) -> None:
+    groups = _of_type(template, "AWS::Logs::LogGroup")
+    assert {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups.values()} == {
+        f"/aws/lambda/${{{logical_id}}}" for logical_id in CHALICE_FUNCTION_IDS.values()
+    }
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {cfn.LOG_RETENTION_DAYS}
+    # Chalice's own log retention would define the same log groups a second time and fail the deployment.
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    scopes = [config, *config["stages"].values()]
+    scopes += [f for stage in config["stages"].values() for f in stage.get("lambda_functions", {}).values()]
+    assert not any("log_retention_in_days" in scope for scope in scopes)
 
 
 def test_round_trips_through_json(template: dict[str, Any]) -> None:

@@ -1,0 +1,63 @@
+"""Every AWS call the suite saw a function make is allowed by that function's policy in the deployed template.
+
+Runs after every other test (see `tests/conftest.py`), over the calls `CallRecorder` attributed to each function
+while the suite ran against the local stack, for every deployed stage of `.chalice/config.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from chalicelib.topology import COUNTERS_MAPPING, RELAY_MAPPING
+from infra import cloudformation as cfn
+from infra.local.processes import ROOT
+from infra.local.stack import STAGE as LOCAL_STAGE
+from tests.policy.iam import LocalNames, Resolver, function_policies
+from tests.policy.recorder import CallRecorder, Permission
+
+pytestmark = pytest.mark.policy_coverage
+
+# The functions the suite must have seen, or the check could pass having checked nothing.
+MUST_SEE = {cfn.API_FUNCTION, RELAY_MAPPING.function, COUNTERS_MAPPING.function}
+
+
+def deployed_stages() -> list[str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return sorted(stage for stage in config["stages"] if stage != LOCAL_STAGE)
+
+
+def test_every_call_a_function_made_is_allowed_by_its_policy(aws_calls: CallRecorder) -> None:
+    assert not aws_calls.errors, aws_calls.errors
+    seen = aws_calls.functions_seen()
+    assert seen >= MUST_SEE, f"no calls recorded from {sorted(MUST_SEE - seen)}: the check would prove nothing"
+
+    needed: dict[tuple[str, Permission], str] = {}  # (function, permission) -> one operation that needed it
+    operations: Counter[str] = Counter()
+    for call in list(aws_calls.calls):
+        operations[f"{call.function}: {call.service}.{call.operation}"] += 1
+        for permission in call.permissions:
+            needed.setdefault((call.function, permission), f"{call.service}.{call.operation}")
+
+    denied = []
+    for stage in deployed_stages():
+        template = cfn.render(stage)
+        policies = function_policies(template, Resolver(template))
+        names = LocalNames(LOCAL_STAGE, stage)
+        for (function, permission), operation in sorted(needed.items(), key=str):
+            resource = names.arn(permission.resource)
+            policy = policies.get(function)
+            if policy is None or not policy.allows(permission.action, resource):
+                reason = "no policy for this function" if policy is None else "denied"
+                denied.append(f"[{stage}] {function}: {permission.action} on {resource} (by {operation}): {reason}")
+
+    print("calls checked, per function and operation:")
+    for line, count in sorted(operations.items()):
+        print(f"  {line} ×{count}")
+    print(f"not attributed to a function (setup, seeding, direct handler calls): {sum(aws_calls.unattributed.values())}")
+    print(f"local-only calls left out: {dict(aws_calls.local_only)}")
+    for line in denied:
+        print(f"DENIED {line}")
+    assert not denied, "calls the deployed policy would refuse:\n" + "\n".join(denied)
