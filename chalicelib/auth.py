@@ -9,11 +9,11 @@ import jwt
 
 from chalicelib.domain.errors import ForbiddenError, UnauthorizedError, ValidationError
 from chalicelib.domain.history import Actor
+from chalicelib.domain.roles import ROLES
 from chalicelib.input_policy import clip
 from chalicelib.settings import Settings
 from chalicelib.validation import validate
 
-ROLES = ("citizen", "organisation", "officer", "admin")
 MAX_TOKEN_BYTES = 8192  # API Gateway caps all headers at 10 KB; a real JWT of ours is under 2 KB
 
 
@@ -77,15 +77,6 @@ def load_jwt_key(settings: Settings, ssm: Any) -> Any:
         raw = ssm.get_parameter(Name=settings.jwt_key_parameter, WithDecryption=True)["Parameter"]["Value"]
     algorithm = jwt.get_algorithm_by_name(settings.jwt_algorithm)
     return algorithm.prepare_key(raw)
-
-
-def require_role(actor: Actor, *roles: str) -> None:
-    if actor.role not in roles:
-        raise ForbiddenError(
-            f"Vai trò '{actor.role}' không được phép thực hiện thao tác này. (Allowed roles: {', '.join(roles)}.)",
-            code="ROLE_NOT_ALLOWED",
-            details={"allowed_roles": list(roles)},
-        )
 
 
 def mint_dev_token(

@@ -7,10 +7,11 @@ from datetime import date, datetime
 from typing import Any
 
 from . import directives
+from .access import authorise_action
 from .calendar import WorkingCalendar, business_date
 from .catalogue import Agency
 from .dossier import Dossier, SupplementRecord
-from .errors import ConflictError, ForbiddenError, RuleViolationError
+from .errors import ConflictError, RuleViolationError, VersionConflictError
 from .events import DossierChanged
 from .history import Actor
 from .lifecycle import ENDS_PROCESSING, Action, actor_of, allowed_actions, next_status
@@ -49,36 +50,11 @@ class ActOnDossier:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def authorise(actor: Actor, dossier: Dossier, action: Action) -> None:
-    """Applicants act on their own dossiers only; officers only on dossiers their agency holds; admins read."""
-    kind = actor_of(action).value
-    if kind == "applicant":
-        if not actor.is_applicant:
-            raise ForbiddenError(
-                f"Chỉ người nộp hồ sơ được thực hiện '{action.slug}'. (Only the applicant may do this.)",
-                code="APPLICANT_ACTION",
-            )
-        if actor.user_id != dossier.owner_id:
-            raise ForbiddenError("Đây không phải hồ sơ của bạn. (Not your dossier.)", code="NOT_DOSSIER_OWNER")
-        return
-    if actor.role != "officer":
-        raise ForbiddenError(
-            f"Chỉ cán bộ được thực hiện '{action.slug}'. (Only officers may do this.)", code="OFFICER_ACTION"
-        )
-    if actor.agency_code != dossier.agency_code:
-        raise ForbiddenError(
-            "Hồ sơ không thuộc cơ quan của bạn. (The dossier is held by another agency.)",
-            code="AGENCY_OUT_OF_SCOPE",
-            details={"holder_agency": dossier.agency_code},
-        )
-
-
-def version_conflict(current: Dossier, action: Action) -> ConflictError:
+def version_conflict(current: Dossier, action: Action) -> VersionConflictError:
     """The answer to a caller who acted on an older version: what the dossier is now, and what a caller of
-    their kind (the kind `action` belongs to; they passed `authorise`) may do with it."""
-    return ConflictError(
+    their kind (the kind `action` belongs to; they passed `authorise_action`) may do with it."""
+    return VersionConflictError(
         "Hồ sơ đã được cập nhật bởi người khác; vui lòng tải lại. (The dossier changed since you read it.)",
-        code="VERSION_CONFLICT",
         details={"current_version": current.version, "current_status": current.status.value,
                  "allowed_actions": [a.slug for a in allowed_actions(current.status, actor_of(action))]},
     )
@@ -125,7 +101,7 @@ def act(
 
     Raises ForbiddenError, ConflictError (stale version, illegal transition) or RuleViolationError.
     """
-    authorise(actor, dossier, cmd.action)
+    authorise_action(actor, dossier, cmd.action)
     check_version(dossier, cmd.expected_version, cmd.action)
     before = dossier.status
     after = next_status(before, cmd.action)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .roles import APPLICANTS
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -17,7 +19,7 @@ class Actor:
 
     @property
     def is_applicant(self) -> bool:
-        return self.role in ("citizen", "organisation")
+        return self.role in APPLICANTS
 
 
 @dataclass(frozen=True)

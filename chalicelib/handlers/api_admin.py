@@ -7,8 +7,8 @@ from typing import Any
 
 from chalice.app import Blueprint, Cron
 
-from chalicelib.auth import require_role
 from chalicelib.bootstrap import container
+from chalicelib.domain import access
 from chalicelib.domain.catalogue import province_root_code
 from chalicelib.domain.errors import ValidationError
 from chalicelib.handlers.http import RouteDoc, current_actor, endpoint, json_body, logger
@@ -45,7 +45,7 @@ def deadline_watch(event: Any) -> dict[str, Any]:
     )
 )
 def run_deadline_watch() -> dict[str, Any]:
-    require_role(current_actor(bp), "admin")
+    access.require_role(current_actor(bp), access.ADMINISTER)
     body = json_body(bp, "deadline-watch-request.v1.json")
     return _run_watch(body.get("within_working_days", 2))
 
@@ -67,7 +67,7 @@ def _calendar_view() -> dict[str, Any]:
 @endpoint(RouteDoc(summary="The province's declared days off and working days (on top of public holidays)",
                    response_schema="calendar.v1.json", errors=(401, 403)))
 def list_calendar() -> dict[str, Any]:
-    require_role(current_actor(bp), "admin", "officer")
+    access.require_role(current_actor(bp), access.READ_CALENDAR)
     return _calendar_view()
 
 
@@ -76,7 +76,7 @@ def list_calendar() -> dict[str, Any]:
                    request_schema="calendar-day.v1.json", response_schema="calendar.v1.json", path=(DAY,),
                    errors=(400, 401, 403)))
 def declare_day(day: str) -> dict[str, Any]:
-    require_role(current_actor(bp), "admin")
+    access.require_role(current_actor(bp), access.ADMINISTER)
     body = json_body(bp, "calendar-day.v1.json")
     c = container()
     root = province_root_code(c.settings.province_code)
@@ -89,7 +89,7 @@ def declare_day(day: str) -> dict[str, Any]:
 @endpoint(RouteDoc(summary="Withdraw a declared day (admins)", response_schema="calendar.v1.json", path=(DAY,),
                    errors=(400, 401, 403)))
 def undeclare_day(day: str) -> dict[str, Any]:
-    require_role(current_actor(bp), "admin")
+    access.require_role(current_actor(bp), access.ADMINISTER)
     c = container()
     calendar_store.undeclare(province_root_code(c.settings.province_code), _day(day))
     c.calendars.forget()

@@ -6,8 +6,8 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.auth import require_role
 from chalicelib.bootstrap import container
+from chalicelib.domain import access
 from chalicelib.domain.actions import ActOnDossier
 from chalicelib.domain.dossier import Applicant, Document, DocumentFile, SubmitDossier
 from chalicelib.domain.errors import NotFoundError, ValidationError
@@ -29,9 +29,6 @@ from chalicelib.services.lifecycle import act_on_dossier
 from chalicelib.services.submission import request_hash, submit_dossier
 
 bp = Blueprint(__name__)
-
-SUBMITTERS = ("citizen", "organisation", "officer")
-
 
 def _command(body: dict[str, Any], owner_id: str) -> SubmitDossier:
     applicant = body["applicant"]
@@ -62,13 +59,13 @@ def _command(body: dict[str, Any], owner_id: str) -> SubmitDossier:
         response_schema="dossier.v1.json",
         success_status=201,
         headers=(("Idempotency-Key", "Repeat a submission safely: same key and body give the same response"),),
-        errors=(400, 401, 403, 404, 422),
+        errors=(400, 401, 403, 404, 422, 503),
         max_body_bytes=128 * 1024,  # 50 components with names and file references fit in a quarter of this
     )
 )
 def submit() -> Response:
     actor = current_actor(bp)
-    require_role(actor, *SUBMITTERS)
+    access.require_role(actor, access.SUBMIT)
     body = json_body(bp, "submit-dossier.v1.json")
     key = bp.current_request.headers.get("idempotency-key")
     if key is not None and not (1 <= len(key) <= 128 and key.isprintable()):

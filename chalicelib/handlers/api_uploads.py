@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.auth import require_role
 from chalicelib.bootstrap import container
+from chalicelib.domain import access
 from chalicelib.handlers.http import RouteDoc, current_actor, endpoint, json_body
 from chalicelib.services.uploads import RequestUpload, request_upload
 
 bp = Blueprint(__name__)
-
-UPLOADERS = ("citizen", "organisation", "officer")
-
 
 @bp.route("/v1/uploads", methods=["POST"])
 @endpoint(
@@ -26,7 +23,7 @@ UPLOADERS = ("citizen", "organisation", "officer")
 )
 def create_upload() -> Response:
     actor = current_actor(bp)
-    require_role(actor, *UPLOADERS)
+    access.require_role(actor, access.UPLOAD)
     body = json_body(bp, "upload-request.v1.json")
     command = RequestUpload(
         document_type=body["document_type"],

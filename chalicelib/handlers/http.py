@@ -32,6 +32,8 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.NotFoundError: 404,
     errors.ConflictError: 409,
     errors.RuleViolationError: 422,
+    errors.IntegrationError: 502,
+    errors.UpstreamUnavailableError: 503,
 }
 
 

@@ -21,6 +21,8 @@ ERROR_TEXT = {
     413: "The request body is larger than this route accepts",
     415: "The request body is not sent as application/json",
     422: "A catalogue or directive rule refuses the request",
+    502: "An outside party (document store, gateway, partner) answered wrongly",
+    503: "An outside party could not be reached; retry",
 }
 
 

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.errors import UpstreamUnavailableError
+
 URL_TTL = timedelta(minutes=15)
 CHECKSUM_ALGORITHM = "SHA256"
 
@@ -86,7 +88,9 @@ class S3DocumentStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise
+            raise UpstreamUnavailableError(
+                "Kho tài liệu tạm thời không phản hồi; vui lòng thử lại. (The document store is unavailable; retry.)"
+            ) from exc
         return StoredObject(
             size=int(head["ContentLength"]),
             sha256=head.get("ChecksumSHA256"),

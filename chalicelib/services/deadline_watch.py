@@ -15,9 +15,10 @@ from typing import Any
 from chalicelib.domain.actions import change_event
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.dossier import Dossier
+from chalicelib.domain.errors import AlreadyRecordedError
 from chalicelib.domain.events import DossierChanged, iso_utc
 from chalicelib.store import dossiers as dossier_items
-from chalicelib.store.unit_of_work import AlreadyRecordedError, DynamoUnitOfWork
+from chalicelib.store.unit_of_work import DynamoUnitOfWork
 from chalicelib.topology import EventType
 
 PAGE = 100

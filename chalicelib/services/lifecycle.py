@@ -7,11 +7,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.actions import INTERNAL_NOTE_ACTIONS, ActOnDossier, act, authorise, version_conflict
+from chalicelib.domain.access import authorise_action
+from chalicelib.domain.actions import INTERNAL_NOTE_ACTIONS, ActOnDossier, act, version_conflict
 from chalicelib.domain.calendar import WorkingCalendar
-from chalicelib.domain.errors import ConflictError, NotFoundError
+from chalicelib.domain.errors import VersionConflictError, dossier_not_found
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.lifecycle import Action
+from chalicelib.domain.roles import Role
 from chalicelib.services.views import dossier_view
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
 
@@ -28,13 +30,13 @@ def act_on_dossier(
 ) -> dict[str, Any]:
     dossier = uow.get_dossier(cmd.dossier_id)
     if dossier is None:
-        raise NotFoundError(f"Không tìm thấy hồ sơ {cmd.dossier_id}. (Dossier not found.)", code="DOSSIER_NOT_FOUND")
-    authorise(actor, dossier, cmd.action)  # before any lookup the caller's body asks for
+        raise dossier_not_found(cmd.dossier_id)
+    authorise_action(actor, dossier, cmd.action)  # before any lookup the caller's body asks for
     target = None
     if cmd.action == Action.TRANSFER and cmd.params.get("to_agency"):
         target = uow.catalogue.agency(str(cmd.params["to_agency"]))
     before, note = act(dossier, cmd, actor, calendar_for(now.year), now=now, event_id=new_id(), target_agency=target)
-    internal = actor.role == "officer" and (cmd.action in INTERNAL_NOTE_ACTIONS or bool(cmd.params.get("internal")))
+    internal = actor.role == Role.OFFICER and (cmd.action in INTERNAL_NOTE_ACTIONS or bool(cmd.params.get("internal")))
     entry = HistoryEntry(
         version=dossier.version + 1,
         at=now,
@@ -49,8 +51,8 @@ def act_on_dossier(
     uow.update_dossier(dossier, entry)
     try:
         uow.commit()
-    except ConflictError as exc:  # a racing officer committed first: say what the dossier is now
-        current = uow.get_dossier(cmd.dossier_id) if exc.code == "VERSION_CONFLICT" else None
+    except VersionConflictError as exc:  # a racing officer committed first: say what the dossier is now
+        current = uow.get_dossier(cmd.dossier_id)
         if current is None:
             raise
         raise version_conflict(current, cmd.action) from exc

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.auth import require_role
-from chalicelib.domain.catalogue import Agency
+from chalicelib.domain import access
 from chalicelib.domain.counting import agency_scope
 from chalicelib.domain.dossier import Dossier
-from chalicelib.domain.errors import ForbiddenError, NotFoundError, ValidationError
+from chalicelib.domain.errors import ValidationError, dossier_not_found
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor
 from chalicelib.domain.kpi import filing_figures, lifecycle_figures, months_of_period
@@ -20,23 +19,11 @@ from chalicelib.store.catalogue import CatalogueRepository
 from chalicelib.store.counters import CounterStore
 
 
-def _not_found(dossier_id: str) -> NotFoundError:
-    return NotFoundError(f"Không tìm thấy hồ sơ {dossier_id}. (Dossier not found.)", code="DOSSIER_NOT_FOUND")
-
-
-def can_read(actor: Actor, dossier: Dossier) -> bool:
-    if actor.is_applicant:
-        return dossier.owner_id == actor.user_id
-    if actor.role == "officer":
-        return actor.agency_code is not None and actor.agency_code in dossier.agency_path
-    return actor.role == "admin"
-
-
 def readable_dossier(dossier_id: str, actor: Actor) -> Dossier:
     """Applicants see only their own; a dossier they may not see answers 404, so ids cannot be probed."""
     dossier = dossier_items.get(dossier_id)
-    if dossier is None or not can_read(actor, dossier):
-        raise _not_found(dossier_id)
+    if dossier is None or not access.may_read(actor, dossier):
+        raise dossier_not_found(dossier_id)
     return dossier
 
 
@@ -49,7 +36,7 @@ def get_history(dossier_id: str, actor: Actor) -> dict[str, Any]:
     readable_dossier(dossier_id, actor)
     entries = []
     for item in dossier_items.history(dossier_id):
-        hide = actor.is_applicant and item.internal
+        hide = not access.sees_internal_notes(actor) and item.internal
         entries.append({
             "version": int(item.version),
             "at": item.at,
@@ -60,11 +47,11 @@ def get_history(dossier_id: str, actor: Actor) -> dict[str, Any]:
                 "role": item.actor_role,
                 "name": item.actor_name,
                 "agency_code": item.actor_agency,
-                **({} if actor.is_applicant else {"id": item.actor_id}),
+                **({"id": item.actor_id} if access.sees_internal_notes(actor) else {}),
             },
             "note": None if hide else item.note,
             "internal": bool(item.internal),
-            **({} if actor.is_applicant else {"request_id": item.request_id}),
+            **({"request_id": item.request_id} if access.sees_internal_notes(actor) else {}),
         })
     return {"dossier_id": dossier_id, "entries": entries}
 
@@ -84,21 +71,10 @@ def check_cursor(cursor: dict[str, Any] | None, partition: tuple[str, str], sort
 def list_my_dossiers(
     actor: Actor, limit: int, cursor: dict[str, Any] | None, now: datetime
 ) -> tuple[list[dict[str, Any]], Any]:
-    require_role(actor, "citizen", "organisation")
+    access.require_role(actor, access.OWN_DOSSIERS)
     check_cursor(cursor, ("owner_id", actor.user_id), "submitted_at")
     page, next_cursor = dossier_items.list_for_owner(actor.user_id, limit, cursor)
     return [dossier_view(d, now, actor) for d in page], next_cursor
-
-
-def _check_scope(actor: Actor, agency: Agency, what: tuple[str, str]) -> None:
-    """Officers read their own agency and its subordinates; admins read all. `what` names what is read
-    (Vietnamese, English)."""
-    require_role(actor, "officer", "admin")
-    if actor.role == "officer" and actor.agency_code not in agency.path:
-        raise ForbiddenError(
-            f"Cán bộ chỉ xem được {what[0]} của cơ quan mình. (Officers may read their own agency's {what[1]} only.)",
-            code="AGENCY_OUT_OF_SCOPE",
-        )
 
 
 def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: CatalogueRepository) -> dict[str, Any]:
@@ -110,7 +86,7 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
             code="PERIOD_INVALID",
         ) from exc
     agency = catalogue.agency(agency_code)
-    _check_scope(actor, agency, ("báo cáo", "reports"))
+    access.require_agency_scope(actor, agency, ("báo cáo", "reports"))
     metrics = CounterStore.read(agency_scope(agency.code), months)
     figures = filing_figures(metrics)
     lifecycle = lifecycle_figures(metrics)
@@ -145,7 +121,7 @@ def work_queue(
     """An officer's queue: newest first from the agency index, or most urgent first from the due index
     when a due date or `overdue` narrows it. Never a scan."""
     agency = catalogue.agency(agency_code)
-    _check_scope(actor, agency, ("danh sách hồ sơ", "dossiers"))
+    access.require_agency_scope(actor, agency, ("danh sách hồ sơ", "dossiers"))
     if status is not None and status not in {s.value for s in Status}:
         raise ValidationError(f"Trạng thái '{status}' không tồn tại. (Unknown status.)", code="QUERY_INVALID")
     bounds = [t for t in (due_before, now if overdue else None) if t is not None]

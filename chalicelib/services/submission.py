@@ -11,12 +11,12 @@ from typing import Any
 
 from chalicelib.domain import dossier as dossiers
 from chalicelib.domain.calendar import WorkingCalendar, business_date
-from chalicelib.domain.errors import RuleViolationError
+from chalicelib.domain.errors import IdempotencyKeyRaceError, RuleViolationError
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.integrations.documents import DocumentStore
 from chalicelib.services.uploads import verify_upload
 from chalicelib.services.views import dossier_view
-from chalicelib.store.unit_of_work import DynamoUnitOfWork, IdempotencyKeyRaceError, RememberedResponse
+from chalicelib.store.unit_of_work import DynamoUnitOfWork, RememberedResponse
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,12 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.dossier import Dossier
-from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.errors import (
+    AlreadyRecordedError,
+    IdempotencyKeyRaceError,
+    TransactionConflictError,
+    VersionConflictError,
+)
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.store import dossiers as dossier_items
@@ -32,16 +37,6 @@ class RememberedResponse:
     request_hash: str
     status_code: int
     body: dict[str, Any]
-
-
-class IdempotencyKeyRaceError(ConflictError):
-    """Another request with the same key committed first; the caller re-reads what it remembered."""
-
-    code = "IDEMPOTENCY_RACE"
-
-
-class AlreadyRecordedError(ConflictError):
-    code = "ALREADY_RECORDED"
 
 
 @dataclass
@@ -128,14 +123,12 @@ class DynamoUnitOfWork:
             if "idempotency" in failed:
                 raise IdempotencyKeyRaceError("same Idempotency-Key committed concurrently") from exc
             if "dossier" in failed:
-                raise ConflictError(
-                    "Hồ sơ đã bị thay đổi bởi người khác; vui lòng tải lại. (The dossier changed meanwhile.)",
-                    code="VERSION_CONFLICT",
+                raise VersionConflictError(
+                    "Hồ sơ đã bị thay đổi bởi người khác; vui lòng tải lại. (The dossier changed meanwhile.)"
                 ) from exc
             if any(reason and reason.code == "TransactionConflict" for reason in exc.cancellation_reasons):
-                raise ConflictError(  # another transaction held an item at that instant: safe to retry as is
-                    "Hệ thống đang bận với hồ sơ này; vui lòng thử lại. (A concurrent change; retry.)",
-                    code="TRANSACTION_CONFLICT",
+                raise TransactionConflictError(  # another transaction held an item at that instant: retry as is
+                    "Hệ thống đang bận với hồ sơ này; vui lòng thử lại. (A concurrent change; retry.)"
                 ) from exc
             raise
 

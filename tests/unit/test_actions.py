@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import timeliness
-from chalicelib.domain.actions import EVENT_OF, ActOnDossier, act, authorise, check_version, clock_facts
+from chalicelib.domain.access import authorise_action as authorise
+from chalicelib.domain.actions import EVENT_OF, ActOnDossier, act, check_version, clock_facts
 from chalicelib.domain.calendar import VN_TZ, WorkingCalendar
 from chalicelib.domain.catalogue import Agency
 from chalicelib.domain.dossier import Applicant, Document, Dossier

@@ -10,10 +10,11 @@ from typing import Any
 import jwt
 import pytest
 
-from chalicelib.auth import ROLES, actor_from_header, mint_dev_token
+from chalicelib.auth import actor_from_header, mint_dev_token
 from chalicelib.domain.errors import DomainError, ForbiddenError, UnauthorizedError
 from chalicelib.domain.events import DossierSubmitted
 from chalicelib.domain.history import Actor
+from chalicelib.domain.roles import ROLES
 from chalicelib.integrations.event_bus import OutgoingEvent
 from chalicelib.services.relay import OutboxRecord, relay
 from chalicelib.settings import Settings
