@@ -37,18 +37,18 @@ class TableSpec:
         return f"dvc-{stage}-{self.logical}"
 
 
+BY_OWNER = Index("by_owner", "owner_id", "submitted_at")  # an applicant's own dossiers
+BY_AGENCY = Index("by_agency", "agency_code", "submitted_at")  # an agency's work queue
+BY_AGENCY_STATUS = Index("by_agency_status", "agency_status", "submitted_at")  # … filtered by status
+BY_DUE = Index("by_due", "due_agency", "due_at")  # sparse: open dossiers only, for the deadline watch
+
 DOSSIERS = TableSpec(
     logical="dossiers",
     attributes={
         "pk": "S", "sk": "S", "owner_id": "S", "submitted_at": "S", "agency_code": "S", "agency_status": "S",
         "due_agency": "S", "due_at": "S",
     },
-    indexes=(
-        Index("by_owner", "owner_id", "submitted_at"),  # an applicant's own dossiers
-        Index("by_agency", "agency_code", "submitted_at"),  # an agency's work queue
-        Index("by_agency_status", "agency_status", "submitted_at"),  # … filtered by status
-        Index("by_due", "due_agency", "due_at"),  # sparse: open dossiers only, for the deadline watch
-    ),
+    indexes=(BY_OWNER, BY_AGENCY, BY_AGENCY_STATUS, BY_DUE),
     stream_view="NEW_IMAGE",
     ttl_attribute="expires_at",
 )

@@ -8,28 +8,23 @@ centre `H{pp}.00`, departments `H{pp}.01`…, communes `H{pp}.C{ward code}`. Rea
 from __future__ import annotations
 
 import json
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 from vietnam_provinces import Province, ProvinceCode, Ward
 
-from chalicelib.domain.catalogue import Agency, DocumentType, FeeLine, Procedure, province_root_code
-from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm
+from chalicelib.domain.catalogue import Agency, Procedure, procedure_from_data, province_root_code
+from chalicelib.domain.vocabulary import AgencyLevel
 from chalicelib.store.catalogue import CatalogueRepository
-from chalicelib.validation import validate
+from chalicelib.validation import nfc, validate
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "chalicelib" / "seed"
-
-
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
 
 
 def agencies(province_code: int) -> list[Agency]:
     province = Province.from_code(ProvinceCode(province_code))
     root = province_root_code(province_code)
-    out = [Agency(root, _nfc(f"UBND {province.name}"), AgencyLevel.PROVINCE, "province", (root,))]
+    out = [Agency(root, nfc(f"UBND {province.name}"), AgencyLevel.PROVINCE, "province", (root,))]
     departments: list[dict[str, Any]] = json.loads((SEED_DIR / "departments.json").read_text(encoding="utf-8"))
     number = 1
     for entry in departments:
@@ -38,11 +33,11 @@ def agencies(province_code: int) -> list[Agency]:
             code = f"{root}.00"
         else:
             code, number = f"{root}.{number:02d}", number + 1
-        name = _nfc(entry["name"] if entry["kind"] != "service_centre" else f"{entry['name']} {province.name}")
+        name = nfc(entry["name"] if entry["kind"] != "service_centre" else f"{entry['name']} {province.name}")
         out.append(Agency(code, name, AgencyLevel.PROVINCE, entry["kind"], (root, code), department=entry["key"]))
     for ward in Ward.iter_by_province(ProvinceCode(province_code)):
         code = f"{root}.C{int(ward.code):05d}"
-        out.append(Agency(code, _nfc(f"UBND {ward.name}"), AgencyLevel.COMMUNE, "commune", (root, code)))
+        out.append(Agency(code, nfc(f"UBND {ward.name}"), AgencyLevel.COMMUNE, "commune", (root, code)))
     return out
 
 
@@ -51,22 +46,7 @@ def procedures() -> list[Procedure]:
     out = []
     for entry in entries:
         validate("procedure.v1.json", entry)
-        out.append(
-            Procedure(
-                code=entry["code"],
-                name=_nfc(entry["name"]),
-                field=_nfc(entry["field"]),
-                level=AgencyLevel(entry["level"]),
-                department=entry["department"],
-                online_form=OnlineForm(entry["online_form"]),
-                internal=entry["internal"],
-                fees=tuple(FeeLine(_nfc(f["name"]), f["amount"]) for f in entry["fees"]),
-                processing_days=entry["processing_days"],
-                required_documents=tuple(DocumentType(d["type"], _nfc(d["name"])) for d in entry["required_documents"]),
-                postal_result=entry["postal_result"],
-                paper_result=entry["paper_result"],
-            )
-        )
+        out.append(procedure_from_data(nfc(entry)))
     return out
 
 

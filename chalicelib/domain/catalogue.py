@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from .vocabulary import AgencyLevel, OnlineForm
 
@@ -68,3 +69,40 @@ class Procedure:
         if self.level != AgencyLevel.PROVINCE:
             return True
         return agency.kind == "service_centre" or agency.department == self.department
+
+
+# The catalogue as plain data: the seed files, the catalogue table's items and the API all hold this one shape.
+
+
+def agency_to_data(agency: Agency) -> dict[str, Any]:
+    return {"code": agency.code, "name": agency.name, "level": agency.level.value, "kind": agency.kind,
+            "path": list(agency.path), "department": agency.department}
+
+
+def agency_from_data(data: dict[str, Any]) -> Agency:
+    return Agency(code=data["code"], name=data["name"], level=AgencyLevel(data["level"]), kind=data["kind"],
+                  path=tuple(data["path"]), department=data.get("department"))
+
+
+def procedure_to_data(procedure: Procedure) -> dict[str, Any]:
+    return {
+        "code": procedure.code, "name": procedure.name, "field": procedure.field, "level": procedure.level.value,
+        "department": procedure.department, "online_form": procedure.online_form.value, "internal": procedure.internal,
+        "fees": [{"name": f.name, "amount": f.amount} for f in procedure.fees],
+        "processing_days": procedure.processing_days,
+        "required_documents": [{"type": d.type, "name": d.name} for d in procedure.required_documents],
+        "postal_result": procedure.postal_result, "paper_result": procedure.paper_result,
+        "paper_free_days": sorted(day.isoformat() for day in procedure.paper_free_days),
+    }
+
+
+def procedure_from_data(data: dict[str, Any]) -> Procedure:
+    return Procedure(
+        code=data["code"], name=data["name"], field=data["field"], level=AgencyLevel(data["level"]),
+        department=data.get("department"), online_form=OnlineForm(data["online_form"]), internal=bool(data["internal"]),
+        fees=tuple(FeeLine(f["name"], int(f["amount"])) for f in data["fees"]),
+        processing_days=int(data["processing_days"]),
+        required_documents=tuple(DocumentType(d["type"], d["name"]) for d in data["required_documents"]),
+        postal_result=bool(data["postal_result"]), paper_result=bool(data.get("paper_result", True)),
+        paper_free_days=frozenset(date.fromisoformat(day) for day in data.get("paper_free_days", [])),
+    )

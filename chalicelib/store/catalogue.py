@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import date
 from typing import Any
 
-from chalicelib.domain.catalogue import Agency, DocumentType, FeeLine, Procedure
+from chalicelib.domain.catalogue import (
+    Agency,
+    Procedure,
+    agency_from_data,
+    agency_to_data,
+    procedure_from_data,
+    procedure_to_data,
+)
 from chalicelib.domain.errors import NotFoundError
-from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm
 from chalicelib.store.models import CatalogueModel
 
 # Keys of the catalogue table, in one place. Besides its own item, every agency has an entry in one listing
@@ -34,63 +39,11 @@ def agency_listing_item(agency: Agency) -> CatalogueModel:
 
 
 def agency_to_item(agency: Agency) -> CatalogueModel:
-    data = {
-        "code": agency.code,
-        "name": agency.name,
-        "level": agency.level.value,
-        "kind": agency.kind,
-        "path": list(agency.path),
-        "department": agency.department,
-    }
-    return CatalogueModel(*agency_key(agency.code), data=data)
-
-
-def agency_from_data(data: dict[str, Any]) -> Agency:
-    return Agency(
-        code=data["code"],
-        name=data["name"],
-        level=AgencyLevel(data["level"]),
-        kind=data["kind"],
-        path=tuple(data["path"]),
-        department=data.get("department"),
-    )
+    return CatalogueModel(*agency_key(agency.code), data=agency_to_data(agency))
 
 
 def procedure_to_item(procedure: Procedure) -> CatalogueModel:
-    data = {
-        "code": procedure.code,
-        "name": procedure.name,
-        "field": procedure.field,
-        "level": procedure.level.value,
-        "department": procedure.department,
-        "online_form": procedure.online_form.value,
-        "internal": procedure.internal,
-        "fees": [{"name": f.name, "amount": f.amount} for f in procedure.fees],
-        "processing_days": procedure.processing_days,
-        "required_documents": [{"type": d.type, "name": d.name} for d in procedure.required_documents],
-        "postal_result": procedure.postal_result,
-        "paper_result": procedure.paper_result,
-        "paper_free_days": sorted(day.isoformat() for day in procedure.paper_free_days),
-    }
-    return CatalogueModel(f"PROCEDURE#{procedure.code}", "PROCEDURE", data=data)
-
-
-def procedure_from_data(data: dict[str, Any]) -> Procedure:
-    return Procedure(
-        code=data["code"],
-        name=data["name"],
-        field=data["field"],
-        level=AgencyLevel(data["level"]),
-        department=data.get("department"),
-        online_form=OnlineForm(data["online_form"]),
-        internal=bool(data["internal"]),
-        fees=tuple(FeeLine(f["name"], int(f["amount"])) for f in data["fees"]),
-        processing_days=int(data["processing_days"]),
-        required_documents=tuple(DocumentType(d["type"], d["name"]) for d in data["required_documents"]),
-        postal_result=bool(data["postal_result"]),
-        paper_result=bool(data.get("paper_result", True)),
-        paper_free_days=frozenset(date.fromisoformat(day) for day in data.get("paper_free_days", [])),
-    )
+    return CatalogueModel(f"PROCEDURE#{procedure.code}", "PROCEDURE", data=procedure_to_data(procedure))
 
 
 class CatalogueRepository:

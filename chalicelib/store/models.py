@@ -34,7 +34,7 @@ from chalicelib.settings import Settings
 
 class OwnerIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped-call]
     class Meta:
-        index_name = topology.DOSSIERS.indexes[0].name
+        index_name = topology.BY_OWNER.name
         projection = AllProjection()
 
     owner_id = UnicodeAttribute(hash_key=True)
@@ -43,7 +43,7 @@ class OwnerIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyp
 
 class AgencyIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped-call]
     class Meta:
-        index_name = "by_agency"
+        index_name = topology.BY_AGENCY.name
         projection = AllProjection()
 
     agency_code = UnicodeAttribute(hash_key=True)
@@ -52,7 +52,7 @@ class AgencyIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-unty
 
 class AgencyStatusIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped-call]
     class Meta:
-        index_name = "by_agency_status"
+        index_name = topology.BY_AGENCY_STATUS.name
         projection = AllProjection()
 
     agency_status = UnicodeAttribute(hash_key=True)
@@ -61,7 +61,7 @@ class AgencyStatusIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[n
 
 class DueIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped-call]
     class Meta:
-        index_name = "by_due"
+        index_name = topology.BY_DUE.name
         projection = AllProjection()
 
     due_agency = UnicodeAttribute(hash_key=True)
