@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from botocore.config import Config
@@ -16,12 +16,14 @@ from chalicelib.auth import load_jwt_key
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.catalogue import province_root_code
 from chalicelib.ids import new_id
-from chalicelib.integrations.documents import S3DocumentStore
-from chalicelib.integrations.event_bus import EventBridgePublisher
+from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
+from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
+from chalicelib.services.ports import Calendars, Catalogue, DossierReader, UnitOfWork
 from chalicelib.settings import Settings
 from chalicelib.store.calendar import CalendarRepository
 from chalicelib.store.catalogue import CatalogueRepository
 from chalicelib.store.counters import CounterStore
+from chalicelib.store.dossiers import DynamoDossiers
 from chalicelib.store.models import bind_models
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
 
@@ -30,22 +32,44 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Adapters a test may hand in (an in-memory fake for each; see tests/fakes.py); anything not given is built for real.
+SWAPPABLE = frozenset({"catalogue", "dossiers", "calendars", "counters", "publisher", "documents", "jwt_key",
+                       "unit_of_work"})
+
+
 @dataclass
 class Container:
     settings: Settings
     now: Callable[[], datetime] = utc_now
     new_id: Callable[[], str] = new_id
+    adapters: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        bind_models(self.settings)
+        unknown = set(self.adapters) - SWAPPABLE
+        if unknown:
+            raise ValueError(f"not swappable: {sorted(unknown)}")
+        self.__dict__.update({k: v for k, v in self.adapters.items() if k != "unit_of_work"})  # cached_property slots
 
     @cached_property
-    def catalogue(self) -> CatalogueRepository:
+    def _tables(self) -> Settings:
+        """Point the pynamodb models at this stage's tables, once, before the first real DynamoDB adapter."""
+        bind_models(self.settings)
+        return self.settings
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        self._tables  # noqa: B018
         return CatalogueRepository(ttl_s=self.settings.catalogue_cache_s)
+
+    @cached_property
+    def dossiers(self) -> DossierReader:
+        self._tables  # noqa: B018
+        return DynamoDossiers()
 
     @cached_property
     def dynamodb(self) -> Connection:
         """pynamodb's low-level connection, for transactions; thread-safe like the botocore client inside."""
+        self._tables  # noqa: B018
         return Connection(region=self.settings.region)
 
     @cached_property
@@ -57,16 +81,20 @@ class Container:
         return boto3.client("events", region_name=self.settings.region)
 
     @cached_property
-    def publisher(self) -> EventBridgePublisher:
+    def publisher(self) -> Publisher:
         return EventBridgePublisher(self.events_client, self.settings.bus_name)
 
     @cached_property
-    def documents(self) -> S3DocumentStore:
+    def documents(self) -> DocumentStore:
         # SigV4, so a presigned upload's headers (type, length, checksum) are part of its signature
         client = boto3.client("s3", region_name=self.settings.region, config=Config(signature_version="s3v4"))
         return S3DocumentStore(client, self.settings.documents_bucket, now=self.now)
 
-    def unit_of_work(self) -> DynamoUnitOfWork:
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work for one command."""
+        factory = self.adapters.get("unit_of_work")
+        if factory is not None:
+            return cast(UnitOfWork, factory())
         return DynamoUnitOfWork(self.dynamodb, self.catalogue)
 
     @cached_property
@@ -80,7 +108,8 @@ class Container:
         return load_jwt_key(self.settings, self.ssm)
 
     @cached_property
-    def calendars(self) -> CalendarRepository:
+    def calendars(self) -> Calendars:
+        self._tables  # noqa: B018
         return CalendarRepository(province_root_code(self.settings.province_code), ttl_s=self.settings.catalogue_cache_s)
 
     def calendar_for(self, year: int) -> WorkingCalendar:

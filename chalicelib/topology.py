@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# The event names are the domain's; re-exported here beside the patterns that route them.
-from chalicelib.domain.vocabulary import EventType as EventType
+# The event names and who handles each are the domain's registry; re-exported here beside the rules that route them.
+from chalicelib.domain.events import Consumer, handled_by
+from chalicelib.domain.events import EventType as EventType
 
 EVENT_SOURCE = "dvc.dossiers"
 
@@ -83,9 +84,15 @@ QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ)
 
 @dataclass(frozen=True)
 class RuleSpec:
+    """A bus rule: one per consumer, routing exactly the event types the registry says it handles."""
+
     logical: str
-    pattern: dict[str, Any]
+    consumer: Consumer
     queue: QueueSpec
+
+    @property
+    def pattern(self) -> dict[str, Any]:
+        return {"source": [EVENT_SOURCE], "detail-type": list(handled_by(self.consumer))}
 
     def physical(self, stage: str) -> str:
         return f"dvc-{stage}-{self.logical}"
@@ -98,11 +105,7 @@ def bus_name(stage: str) -> str:
     return f"dvc-{stage}-{BUS_LOGICAL}"
 
 
-COUNTERS_RULE = RuleSpec(
-    logical="dossier-events-to-counters",
-    pattern={"source": [EVENT_SOURCE], "detail-type": list(EventType.ALL)},
-    queue=COUNTERS_QUEUE,
-)
+COUNTERS_RULE = RuleSpec(logical="dossier-events-to-counters", consumer=Consumer.COUNTERS, queue=COUNTERS_QUEUE)
 RULES: tuple[RuleSpec, ...] = (COUNTERS_RULE,)
 
 

@@ -12,11 +12,25 @@ from .calendar import WorkingCalendar, business_date
 from .catalogue import Agency
 from .dossier import Dossier, SupplementRecord
 from .errors import ConflictError, RuleViolationError, VersionConflictError
-from .events import DossierChanged
+from .events import (
+    NO_PAYLOAD,
+    Apology,
+    DossierChanged,
+    EventType,
+    FeesDue,
+    Payload,
+    Rated,
+    Reason,
+    ResultHandedOver,
+    ResultMade,
+    SupplementRequest,
+    Transfer,
+    Withdrawal,
+)
 from .history import Actor
 from .lifecycle import ENDS_PROCESSING, Action, actor_of, allowed_actions, next_status
 from .timeliness import ClockFacts, Supplement, Verdict, deadline, judge
-from .vocabulary import EventType, ResultDelivery, Status
+from .vocabulary import Rating, ResultDelivery, Status
 
 EVENT_OF: dict[Action, str] = {
     Action.RECEIVE: EventType.DOSSIER_RECEIVED,
@@ -106,18 +120,17 @@ def act(
     before = dossier.status
     after = next_status(before, cmd.action)
     params = cmd.params
-    attributes: dict[str, Any] = {}
+    payload: Payload = NO_PAYLOAD
     match cmd.action:
         case Action.RECEIVE:
             _start_clock(dossier, now, calendar)
         case Action.REFUSE_AT_DOOR | Action.STOP:
             dossier.reason = _require(params.get("reason"), "reason", cmd.action)
-            attributes["reason"] = dossier.reason
+            payload = Reason(dossier.reason)
         case Action.REQUEST_SUPPLEMENT:
             missing = _require(params.get("missing"), "missing", cmd.action)
             dossier.supplements.append(SupplementRecord(requested_at=now, missing=missing))
-            attributes["missing"] = missing
-            attributes["supplement_count"] = len(dossier.supplements)
+            payload = SupplementRequest(missing=missing, supplement_count=len(dossier.supplements))
         case Action.RESUBMIT_SUPPLEMENT:
             dossier.supplements[-1].resubmitted_at = now
             if dossier.received_at is None:  # asked before receipt: the resubmission is taken as receipt
@@ -130,12 +143,12 @@ def act(
             if target_agency.code == dossier.agency_code:
                 raise RuleViolationError("Không thể chuyển cho chính cơ quan đang giữ hồ sơ. (Same agency.)",
                                          code="TRANSFER_TO_SELF")
-            attributes.update(from_agency=dossier.agency_code, to_agency=target_agency.code)
+            payload = Transfer(from_agency=dossier.agency_code, to_agency=target_agency.code)
             dossier.agency_code = target_agency.code  # the clock keeps running: liên thông
             dossier.agency_path = target_agency.path
             dossier.agency_level = target_agency.level.value
         case Action.REQUEST_FEES:
-            attributes["amount"] = dossier.fees_total
+            payload = FeesDue(amount=dossier.fees_total)
         case Action.APPROVE:
             dossier.decision = "approved"
         case Action.MARK_RESULT_READY:
@@ -144,7 +157,7 @@ def act(
                                     code="DECISION_MISSING")
             dossier.result_reference = _require(params.get("result_reference"), "result_reference", cmd.action)
             dossier.result_file_key = params.get("result_file_key")
-            attributes["electronic_result"] = dossier.result_file_key is not None
+            payload = ResultMade(electronic_result=dossier.result_file_key is not None)
         case Action.RETURN_RESULT:
             via = ResultDelivery(_require(params.get("via"), "via", cmd.action))
             directives.enforce("return", directives.Facts(
@@ -153,7 +166,7 @@ def act(
                 fees_total=dossier.fees_total, paid_online_total=dossier.paid_online_total,
             ))
             dossier.returned_via = via.value
-            attributes["via"] = via.value
+            payload = ResultHandedOver(via=via)
         case Action.APOLOGISE:
             if not dossier.owes_apology(now):
                 raise ConflictError("Hồ sơ chưa quá hạn nên không cần thư xin lỗi. (The dossier is not late.)",
@@ -166,15 +179,15 @@ def act(
             dossier.appointment_at = calendar.closing(new_day)
             dossier.due_at = dossier.appointment_at
             dossier.apologies += 1
-            attributes["new_appointment_date"] = new_day.isoformat()
+            payload = Apology(new_appointment_date=new_day)
         case Action.WITHDRAW:
-            attributes["reason"] = params.get("reason")
+            payload = Withdrawal(reason=params.get("reason"))
         case Action.RATE:
             if dossier.rating is not None:
                 raise ConflictError("Bạn đã đánh giá hồ sơ này. (Already rated.)", code="ALREADY_RATED")
             dossier.rating = _require(params.get("rating"), "rating", cmd.action)
             dossier.rating_comment = params.get("comment")
-            attributes["rating"] = dossier.rating
+            payload = Rated(rating=Rating(dossier.rating))
         case _:
             pass
     dossier.status = after
@@ -190,7 +203,7 @@ def act(
         change_event(
             dossier, EVENT_OF[cmd.action], event_id=event_id, now=now, from_status=before,
             actor_id=actor.user_id if officer else None, actor_name=actor.display_name if officer else None,
-            actor_role=actor.role, on_time=on_time, attributes=attributes,
+            actor_role=actor.role, on_time=on_time, payload=payload,
         )
     )
     note = params.get("note")
@@ -215,7 +228,7 @@ def change_event(
     actor_name: str | None,
     actor_role: str,
     on_time: bool | None = None,
-    attributes: dict[str, Any] | None = None,
+    payload: Payload = NO_PAYLOAD,
 ) -> DossierChanged:
     """The event of a change to `dossier` as it now stands."""
     return DossierChanged(
@@ -224,5 +237,5 @@ def change_event(
         agency_level=dossier.agency_level, channel=dossier.channel.value, online_form=dossier.online_form.value,
         from_status=from_status.value, status=dossier.status.value, status_code=dossier.status.national_code,
         actor_id=actor_id, actor_name=actor_name, actor_role=actor_role, on_time=on_time,
-        attributes=tuple(sorted((attributes or {}).items())),
+        payload=payload,
     )

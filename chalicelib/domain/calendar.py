@@ -157,3 +157,16 @@ class WorkingCalendar:
 
     def _at(self, day: date, clock: time) -> datetime:
         return datetime.combine(day, clock, tzinfo=VN_TZ).astimezone(UTC)
+
+
+DAY_OFF = "day_off"
+WORKING_DAY = "working_day"
+
+
+@dataclass(frozen=True)
+class DeclaredDay:
+    """A day the province declares off (on top of public holidays) or working (a compensatory Saturday)."""
+
+    day: date
+    kind: str  # DAY_OFF | WORKING_DAY
+    reason: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from .vocabulary import AgencyLevel, OnlineForm
 
@@ -69,6 +69,14 @@ class Procedure:
         if self.level != AgencyLevel.PROVINCE:
             return True
         return agency.kind == "service_centre" or agency.department == self.department
+
+
+class Catalogue(Protocol):
+    """Where agencies and procedures are looked up (the catalogue table, or a fake in tests)."""
+
+    def agency(self, code: str) -> Agency: ...
+    def procedure(self, code: str) -> Procedure: ...
+    def agency_codes(self) -> list[str]: ...
 
 
 # The catalogue as plain data: the seed files, the catalogue table's items and the API all hold this one shape.

@@ -1,29 +1,38 @@
-"""Counter deltas: which compliance counters an event moves, and a batch summed in memory.
+"""Counting as a pure fold: the counters each event moves, as its registry row says, once per event id.
 
-A counter is `(scope, period, metric)`: scope `AGENCY#{code}` for the agency and each of its ancestors
-(so a province's figures include its departments and communes, a district's its communes) and
-`LEVEL#{province root}#{level}` for the per-level figures; period is the Vietnam-time month `YYYY-MM`;
-metric names a count such as `filed|channel=online|form=full`. Only the finest grain is stored: totals
-are sums taken when a report is read.
+A counter is `(scope, period, metric)`: scope `AGENCY#{code}` for the agency and each of its ancestors (so a
+province's figures include its departments and communes, a district's its communes) and `LEVEL#{province root}#{level}`
+for the per-level figures; period is the Vietnam-time month `YYYY-MM`; the metric is a `Metric` such as
+`filed|channel=online|form=full`. Only the finest grain is stored: totals are sums taken when a report is read.
+
+The `LEVEL#` scopes are not read by today's report; they are kept for the per-tier rollups the compliance reports
+will need (a whole province's communes against their targets), because they are cheap: a batch sums them in memory,
+so they add one counter write per level, metric and month in each of its transactions, not one per event.
+
+`fold` is all the live consumer computes, and all a rebuild would: replaying the bus archive (through
+`events.from_detail`) or rescanning the dossiers must give the same figures as the live table.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, fields
 
 from .calendar import month_of
-from .vocabulary import EventType
+from .events import DomainEvent, DossierChanged, DossierSubmitted, spec_of
+from .metrics import Count, Metric, label_value
 
 
 @dataclass(frozen=True, order=True)
 class CounterKey:
     scope: str
     period: str
-    metric: str
+    metric: Metric
+
+
+Deltas = Counter[CounterKey]
+"""What one event adds to each counter it moves."""
 
 
 def agency_scope(agency_code: str) -> str:
@@ -34,61 +43,66 @@ def level_scope(province_root: str, level: str) -> str:
     return f"LEVEL#{province_root}#{level}"
 
 
-def filed_metric(channel: str, online_form: str) -> str:
-    return f"filed|channel={channel}|form={online_form}"
+def scopes(event: DomainEvent) -> list[str]:
+    path = event.agency_path
+    return [agency_scope(code) for code in path] + [level_scope(path[0], event.agency_level)]
 
 
-def _scopes(detail: Mapping[str, Any]) -> list[str]:
-    path: list[str] = list(detail["agency_path"])
-    return [agency_scope(code) for code in path] + [level_scope(path[0], detail["agency_level"])]
+_OWN_FIELDS = {kind: frozenset(f.name for f in fields(kind)) for kind in (DossierSubmitted, DossierChanged)}
 
 
-_PLAIN_METRIC: dict[str, str] = {
-    EventType.DOSSIER_REFUSED_AT_DOOR: "not_received",
-    EventType.SUPPLEMENT_REQUESTED: "supplement_requested",
-    EventType.DOSSIER_WITHDRAWN: "withdrawn",
-    EventType.RESULT_READY: "processed",
-    EventType.PROCESSING_STOPPED: "stopped",
-    EventType.APOLOGY_ISSUED: "apologies",
-    EventType.DOSSIER_TRANSFERRED: "transferred_in",
-}
+def field_value(event: DomainEvent, name: str) -> object:
+    """A field of the event, or else of its payload: what a `Count` labels its metric with."""
+    return getattr(event, name) if name in _OWN_FIELDS[type(event)] else getattr(event.payload, name)
 
 
-def metrics_of(detail: Mapping[str, Any]) -> list[str]:
-    """The metric names one event adds 1 to (at every scope of its agency)."""
-    event_type = detail["event_type"]
-    if event_type == EventType.DOSSIER_SUBMITTED:
-        return [filed_metric(detail["channel"], detail["online_form"])]
-    names = []
-    if event_type == EventType.DOSSIER_RECEIVED:
-        names.append(f"received|channel={detail['channel']}")
-    elif event_type == EventType.RESULT_RETURNED:
-        names.append(f"returned|via={detail['attributes'].get('via')}")
-    elif event_type == EventType.DOSSIER_RATED:
-        names.append(f"rated|rating={detail['attributes'].get('rating')}")
-    elif event_type in _PLAIN_METRIC:
-        names.append(_PLAIN_METRIC[event_type])
-    if detail.get("on_time") is not None:  # the event that ended processing: on time or late
-        names.append(f"finished|on_time={'true' if detail['on_time'] else 'false'}")
-    return names
+def _metric(count: Count, event: DomainEvent) -> Metric | None:
+    labels: dict[str, str] = {}
+    for label, name in count.labels:
+        value = label_value(field_value(event, name))
+        if value is None:
+            return None
+        labels[label] = value
+    return Metric.of(count.name, **labels)
 
 
-def deltas(detail: Mapping[str, Any]) -> Counter[CounterKey]:
+def metrics_of(event: DomainEvent) -> list[Metric]:
+    """The metrics one event adds 1 to (at every scope of its agency), in its registry row's order."""
+    metrics = (_metric(count, event) for count in spec_of(event.event_type).counts)
+    return [metric for metric in metrics if metric is not None]
+
+
+def deltas(event: DomainEvent) -> Deltas:
     """The counters one event moves, with the amount for each."""
-    out: Counter[CounterKey] = Counter()
-    names = metrics_of(detail)
-    if not names:
+    out: Deltas = Counter()
+    metrics = metrics_of(event)
+    if not metrics:
         return out
-    period = month_of(datetime.fromisoformat(detail["occurred_at"]))
-    for scope in _scopes(detail):
-        for name in names:
-            out[CounterKey(scope, period, name)] += 1
+    period = month_of(event.occurred_at)
+    for scope in scopes(event):
+        for metric in metrics:
+            out[CounterKey(scope, period, metric)] += 1
     return out
 
 
-def aggregate(details: Iterable[Mapping[str, Any]]) -> Counter[CounterKey]:
-    """One batch summed: each touched counter appears once, however many events moved it."""
-    total: Counter[CounterKey] = Counter()
-    for detail in details:
-        total.update(deltas(detail))
-    return total
+def fold(events: Iterable[DomainEvent]) -> dict[str, Deltas]:
+    """Each distinct event's deltas, by event id, in order of first appearance. An id seen again is the same event
+    delivered again (the bus delivers at least once; an archive may hold a replayed event twice): counted once."""
+    out: dict[str, Deltas] = {}
+    for event in events:
+        if event.event_id not in out:
+            out[event.event_id] = deltas(event)
+    return out
+
+
+def total(ledger: Mapping[str, Deltas]) -> Deltas:
+    """What the events of a fold add up to: each touched counter once, however many events moved it."""
+    out: Deltas = Counter()
+    for event_deltas in ledger.values():
+        out.update(event_deltas)
+    return out
+
+
+def aggregate(events: Iterable[DomainEvent]) -> Deltas:
+    """The counters a set of events amounts to: what a rebuild writes."""
+    return total(fold(events))

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .vocabulary import Channel, OnlineForm
+from .events import EVENTS
+from .metrics import FILED, FINISHED, RATED, Metric
+from .vocabulary import Channel, OnlineForm, Rating
 
 
 @dataclass(frozen=True)
@@ -45,17 +47,16 @@ class FilingFigures:
 
 
 def filing_figures(metrics: Mapping[str, int]) -> FilingFigures:
-    """Sum the `filed|channel=..|form=..` counters into totals by channel and by online form."""
+    """Sum the `filed|channel=..|form=..` counters (keyed by their stored text) into totals by channel and form."""
     by_channel = {channel.value: 0 for channel in Channel}
     by_form = {form.value: 0 for form in OnlineForm}
     total = 0
-    for metric, value in metrics.items():
-        name, *labels = metric.split("|")
-        if name != "filed":
+    for metric, value in _parsed(metrics):
+        channel, form = metric.label("channel"), metric.label("form")
+        if metric.name != FILED or channel is None or form is None:
             continue
-        tags = dict(label.split("=", 1) for label in labels)
-        by_channel[tags["channel"]] = by_channel.get(tags["channel"], 0) + value
-        by_form[tags["form"]] = by_form.get(tags["form"], 0) + value
+        by_channel[channel] = by_channel.get(channel, 0) + value
+        by_form[form] = by_form.get(form, 0) + value
         total += value
     return FilingFigures(total=total, by_channel=by_channel, by_online_form=by_form)
 
@@ -89,23 +90,45 @@ class LifecycleFigures:
         return Ratio(on_time, on_time + self.counts["finished_late"])
 
 
-LIFECYCLE_METRICS = (
-    "received", "not_received", "supplement_requested", "processed", "stopped", "withdrawn", "returned",
-    "apologies", "transferred_in", "rated_satisfied", "rated_unsatisfied", "finished_on_time", "finished_late",
-)
+# A lifecycle count sums its metric over the metric's labels, except two the report shows apart.
+_SHOWN_APART: dict[str, tuple[str, dict[str, str]]] = {
+    FINISHED: ("on_time", {"true": "finished_on_time", "false": "finished_late"}),
+    RATED: ("rating", {rating.value: f"rated_{rating.value}" for rating in Rating}),
+}
+
+
+def _lifecycle_keys(name: str) -> tuple[str, ...]:
+    return tuple(_SHOWN_APART[name][1].values()) if name in _SHOWN_APART else (name,)
+
+
+LIFECYCLE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
+    key for spec in EVENTS for count in spec.counts if count.name != FILED for key in _lifecycle_keys(count.name)
+))
+"""The report's lifecycle counts: one per metric the event registry feeds (so a new counted type shows up)."""
+
+
+def _lifecycle_key(metric: Metric) -> str | None:
+    if metric.name not in _SHOWN_APART:
+        return metric.name
+    label, keys = _SHOWN_APART[metric.name]
+    return keys.get(metric.label(label) or "")
 
 
 def lifecycle_figures(metrics: Mapping[str, int]) -> LifecycleFigures:
     counts = dict.fromkeys(LIFECYCLE_METRICS, 0)
-    for metric, value in metrics.items():
-        name, *labels = metric.split("|")
-        tags = dict(label.split("=", 1) for label in labels)
-        if name == "finished":
-            key = "finished_on_time" if tags.get("on_time") == "true" else "finished_late"
-        elif name == "rated":
-            key = f"rated_{tags.get('rating')}"
-        else:
-            key = name
+    for metric, value in _parsed(metrics):
+        key = _lifecycle_key(metric)
         if key in counts:
             counts[key] += value
     return LifecycleFigures(counts)
+
+
+def _parsed(metrics: Mapping[str, int]) -> list[tuple[Metric, int]]:
+    """Stored counters by their metric; text outside the grammar is no metric of ours and is left out."""
+    out = []
+    for text, value in metrics.items():
+        try:
+            out.append((Metric.parse(text), value))
+        except ValueError:
+            continue
+    return out

@@ -75,6 +75,13 @@ class ApplicantKind(str, Enum):
     STATE_BODY = "state_body"
 
 
+class Rating(str, Enum):
+    """An applicant's rating of how their dossier was handled."""
+
+    SATISFIED = "satisfied"
+    UNSATISFIED = "unsatisfied"
+
+
 class ResultDelivery(str, Enum):
     ONLINE = "online"
     DESK = "desk"
@@ -87,33 +94,3 @@ class AgencyLevel(str, Enum):
     PROVINCE = "province"
     DISTRICT = "district"
     COMMUNE = "commune"
-
-
-class EventType:
-    """Names of the domain events published on the bus (past tense, as `detail-type`)."""
-
-    DOSSIER_SUBMITTED = "DossierSubmitted"
-    DOSSIER_RECEIVED = "DossierReceived"
-    DOSSIER_REFUSED_AT_DOOR = "DossierRefusedAtDoor"
-    SUPPLEMENT_REQUESTED = "SupplementRequested"
-    SUPPLEMENT_RESUBMITTED = "SupplementResubmitted"
-    PROCESSING_STARTED = "ProcessingStarted"
-    DOSSIER_TRANSFERRED = "DossierTransferred"
-    FEES_REQUESTED = "FeesRequested"
-    FEES_CONFIRMED = "FeesConfirmed"
-    DOSSIER_APPROVED = "DossierApproved"
-    PROCESSING_STOPPED = "ProcessingStopped"
-    RESULT_READY = "ResultReady"
-    RESULT_RETURNED = "ResultReturned"
-    APOLOGY_ISSUED = "ApologyIssued"
-    DOSSIER_WITHDRAWN = "DossierWithdrawn"
-    DOSSIER_RATED = "DossierRated"
-    DOSSIER_DUE_SOON = "DossierDueSoon"
-    DOSSIER_OVERDUE = "DossierOverdue"
-
-    CHANGES: tuple[str, ...] = (
-        DOSSIER_RECEIVED, DOSSIER_REFUSED_AT_DOOR, SUPPLEMENT_REQUESTED, SUPPLEMENT_RESUBMITTED, PROCESSING_STARTED,
-        DOSSIER_TRANSFERRED, FEES_REQUESTED, FEES_CONFIRMED, DOSSIER_APPROVED, PROCESSING_STOPPED, RESULT_READY,
-        RESULT_RETURNED, APOLOGY_ISSUED, DOSSIER_WITHDRAWN, DOSSIER_RATED, DOSSIER_DUE_SOON, DOSSIER_OVERDUE,
-    )
-    ALL: tuple[str, ...] = (DOSSIER_SUBMITTED, *CHANGES)

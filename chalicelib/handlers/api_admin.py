@@ -9,12 +9,12 @@ from chalice.app import Blueprint, Cron
 
 from chalicelib.bootstrap import container
 from chalicelib.domain import access
-from chalicelib.domain.catalogue import province_root_code
+from chalicelib.domain.calendar import DeclaredDay
 from chalicelib.domain.errors import ValidationError
 from chalicelib.handlers.http import RouteDoc, current_actor, endpoint, json_body, logger
 from chalicelib.handlers.params import DAY
+from chalicelib.services import calendar
 from chalicelib.services.deadline_watch import watch_deadlines
-from chalicelib.store import calendar as calendar_store
 
 bp = Blueprint(__name__)
 
@@ -23,7 +23,7 @@ def _run_watch(within_working_days: int) -> dict[str, Any]:
     c = container()
     now = c.now()
     result = watch_deadlines(
-        c.unit_of_work, c.catalogue.agency_codes(), c.calendar_for(now.year), now=now,
+        c.unit_of_work, c.dossiers, c.catalogue.agency_codes(), c.calendar_for(now.year), now=now,
         within_working_days=within_working_days,
     )
     logger.info("deadline watch", extra=result.as_dict())
@@ -57,10 +57,9 @@ def _day(raw: str) -> date:
         raise ValidationError("Ngày phải có dạng YYYY-MM-DD. (day must be YYYY-MM-DD.)", code="DAY_INVALID") from None
 
 
-def _calendar_view() -> dict[str, Any]:
-    root = province_root_code(container().settings.province_code)
-    days = sorted(calendar_store.declared_days(root), key=lambda d: d.day)
-    return {"province": root, "days": [{"day": d.day.isoformat(), "kind": d.kind, "reason": d.reason} for d in days]}
+def _calendar_view(province_root: str, days: list[DeclaredDay]) -> dict[str, Any]:
+    return {"province": province_root,
+            "days": [{"day": d.day.isoformat(), "kind": d.kind, "reason": d.reason} for d in days]}
 
 
 @bp.route("/v1/admin/calendar", methods=["GET"])
@@ -68,7 +67,8 @@ def _calendar_view() -> dict[str, Any]:
                    response_schema="calendar.v1.json", errors=(401, 403)))
 def list_calendar() -> dict[str, Any]:
     access.require_role(current_actor(bp), access.READ_CALENDAR)
-    return _calendar_view()
+    calendars = container().calendars
+    return _calendar_view(calendars.province_root, calendar.declared_days(calendars))
 
 
 @bp.route("/v1/admin/calendar/{day}", methods=["PUT"])
@@ -78,11 +78,9 @@ def list_calendar() -> dict[str, Any]:
 def declare_day(day: str) -> dict[str, Any]:
     access.require_role(current_actor(bp), access.ADMINISTER)
     body = json_body(bp, "calendar-day.v1.json")
-    c = container()
-    root = province_root_code(c.settings.province_code)
-    calendar_store.declare(root, calendar_store.DeclaredDay(_day(day), body["kind"], body["reason"]))
-    c.calendars.forget()  # other containers see it within CATALOGUE_CACHE_SECONDS
-    return _calendar_view()
+    calendars = container().calendars
+    days = calendar.declare_day(_day(day), body["kind"], body["reason"], calendars)
+    return _calendar_view(calendars.province_root, days)
 
 
 @bp.route("/v1/admin/calendar/{day}", methods=["DELETE"])
@@ -90,7 +88,5 @@ def declare_day(day: str) -> dict[str, Any]:
                    errors=(400, 401, 403)))
 def undeclare_day(day: str) -> dict[str, Any]:
     access.require_role(current_actor(bp), access.ADMINISTER)
-    c = container()
-    calendar_store.undeclare(province_root_code(c.settings.province_code), _day(day))
-    c.calendars.forget()
-    return _calendar_view()
+    calendars = container().calendars
+    return _calendar_view(calendars.province_root, calendar.undeclare_day(_day(day), calendars))

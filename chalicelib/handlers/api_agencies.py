@@ -17,6 +17,7 @@ from chalicelib.handlers.http import (
     query_params,
 )
 from chalicelib.handlers.params import AGENCY_CODE, CURSOR, DUE_BEFORE, LIMIT, OVERDUE, STATUS
+from chalicelib.handlers.views import dossier_view
 from chalicelib.services import queries
 
 bp = Blueprint(__name__)
@@ -37,15 +38,17 @@ def work_queue(agency_code: str) -> dict[str, Any]:
     params = query_params(bp)
     due_before = params.get("due_before")
     c = container()
-    items, next_key = queries.work_queue(
+    now = c.now()
+    page, next_key = queries.work_queue(
         agency_code,
         actor,
         c.catalogue,
+        c.dossiers,
         status=params.get("status"),
         due_before=datetime.fromisoformat(due_before.replace("Z", "+00:00")) if due_before else None,
         overdue=params["overdue"],
         limit=params["limit"],
         cursor=decode_cursor(params.get("cursor")),
-        now=c.now(),
+        now=now,
     )
-    return {"items": items, "next_cursor": encode_cursor(next_key)}
+    return {"items": [dossier_view(d, now, actor) for d in page], "next_cursor": encode_cursor(next_key)}

@@ -11,6 +11,7 @@ from chalicelib.domain import access
 from chalicelib.domain.actions import ActOnDossier
 from chalicelib.domain.dossier import Applicant, Document, DocumentFile, SubmitDossier
 from chalicelib.domain.errors import NotFoundError, ValidationError
+from chalicelib.domain.idempotency import request_hash
 from chalicelib.domain.lifecycle import Action
 from chalicelib.domain.vocabulary import ApplicantKind, Channel, ResultDelivery
 from chalicelib.handlers.http import (
@@ -24,9 +25,10 @@ from chalicelib.handlers.http import (
     request_id,
 )
 from chalicelib.handlers.params import ACTION, CURSOR, DOSSIER_ID, LIMIT
+from chalicelib.handlers.views import dossier_view, history_view
 from chalicelib.services import queries
 from chalicelib.services.lifecycle import act_on_dossier
-from chalicelib.services.submission import request_hash, submit_dossier
+from chalicelib.services.submission import submit_dossier
 
 bp = Blueprint(__name__)
 
@@ -71,13 +73,15 @@ def submit() -> Response:
     if key is not None and not (1 <= len(key) <= 128 and key.isprintable()):
         raise ValidationError("Idempotency-Key phải dài 1–128 ký tự in được.", code="IDEMPOTENCY_KEY_INVALID")
     c = container()
+    now = c.now()
     result = submit_dossier(
         _command(body, actor.user_id),
         c.unit_of_work(),
         actor=actor,
         calendar_for=c.calendar_for,
-        now=c.now(),
+        now=now,
         new_id=c.new_id,
+        render=lambda dossier: dossier_view(dossier, now, actor),
         documents=c.documents,
         idempotency_key=key,
         body_hash=request_hash(body),
@@ -93,7 +97,8 @@ def submit() -> Response:
 @endpoint(RouteDoc(summary="Read a dossier (its owner, its agency's officers, admins)",
                    response_schema="dossier.v1.json", path=(DOSSIER_ID,), errors=(400, 401, 404)))
 def get_one(dossier_id: str) -> dict[str, Any]:
-    return queries.get_dossier(dossier_id, current_actor(bp), container().now())
+    c, actor = container(), current_actor(bp)
+    return dossier_view(queries.readable_dossier(dossier_id, actor, c.dossiers), c.now(), actor)
 
 
 @bp.route("/v1/dossiers", methods=["GET"])
@@ -108,8 +113,10 @@ def get_one(dossier_id: str) -> dict[str, Any]:
 def list_mine() -> dict[str, Any]:
     actor = current_actor(bp)
     params = query_params(bp)
-    items, next_key = queries.list_my_dossiers(actor, params["limit"], decode_cursor(params.get("cursor")), container().now())
-    return {"items": items, "next_cursor": encode_cursor(next_key)}
+    c = container()
+    page, next_key = queries.list_my_dossiers(actor, params["limit"], decode_cursor(params.get("cursor")), c.dossiers)
+    now = c.now()
+    return {"items": [dossier_view(d, now, actor) for d in page], "next_cursor": encode_cursor(next_key)}
 
 
 def _action(name: str) -> Action:
@@ -141,14 +148,17 @@ def take_action(dossier_id: str, action: str) -> dict[str, Any]:
     body = json_body(bp, f"action-{chosen.slug}.v1.json")
     c = container()
     cmd = ActOnDossier(dossier_id, chosen, body["expected_version"], body)
-    return act_on_dossier(
-        cmd, c.unit_of_work(), actor=actor, calendar_for=c.calendar_for, now=c.now(), new_id=c.new_id,
+    now = c.now()
+    dossier = act_on_dossier(
+        cmd, c.unit_of_work(), actor=actor, calendar_for=c.calendar_for, now=now, new_id=c.new_id,
         request_id=request_id(bp),
     )
+    return dossier_view(dossier, now, actor)
 
 
 @bp.route("/v1/dossiers/{dossier_id}/history", methods=["GET"])
 @endpoint(RouteDoc(summary="The dossier's audit trail, oldest first (applicants do not see internal notes)",
                    response_schema="history.v1.json", path=(DOSSIER_ID,), errors=(400, 401, 404)))
 def history(dossier_id: str) -> dict[str, Any]:
-    return queries.get_history(dossier_id, current_actor(bp))
+    actor = current_actor(bp)
+    return history_view(dossier_id, queries.dossier_history(dossier_id, actor, container().dossiers), actor)

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, SQ
 from chalice.app import Blueprint
 
 from chalicelib.bootstrap import container
+from chalicelib.domain.events import known_schema
 from chalicelib.services.counting import IncomingEvent, count_batch
 from chalicelib.services.relay import OutboxRecord, relay
 from chalicelib.topology import COUNTERS_MAPPING, OUTBOX_KIND, RELAY_MAPPING
@@ -35,11 +36,12 @@ def _outbox_records(event: dict[str, Any]) -> list[OutboxRecord]:
             detail = json.loads(str(image.get("detail")))
         except ValueError:
             detail = None  # fails its schema below: reported, so it ends in the failure queue, not lost
+        event_type = str(image.get("event_type"))
         records.append(
             OutboxRecord(
                 record_id=str(stream.sequence_number),
-                event_type=str(image.get("event_type")),
-                schema=str(image.get("schema", "dossier-submitted.v1.json")),
+                event_type=event_type,
+                schema=str(image.get("schema") or known_schema(event_type) or ""),  # none on the item: its type's
                 detail=detail,
             )
         )

@@ -16,10 +16,8 @@ from chalicelib.domain.actions import change_event
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import AlreadyRecordedError
-from chalicelib.domain.events import DossierChanged, iso_utc
-from chalicelib.store import dossiers as dossier_items
-from chalicelib.store.unit_of_work import DynamoUnitOfWork
-from chalicelib.topology import EventType
+from chalicelib.domain.events import Deadline, DossierChanged, EventType, iso_utc
+from chalicelib.services.ports import DossierReader, UnitOfWork
 
 PAGE = 100
 
@@ -41,12 +39,13 @@ def warning(dossier: Dossier, kind: str, now: datetime) -> DossierChanged:
     due = iso_utc(dossier.due_at)
     return change_event(
         dossier, kind, event_id=f"{kind}:{dossier.id}:{due}", now=now, from_status=dossier.status,
-        actor_id="deadline-watch", actor_name=None, actor_role="system", attributes={"due_at": due},
+        actor_id="deadline-watch", actor_name=None, actor_role="system", payload=Deadline(due_at=dossier.due_at),
     )
 
 
 def watch_deadlines(
-    uow_factory: Callable[[], DynamoUnitOfWork],
+    uow_factory: Callable[[], UnitOfWork],
+    dossiers: DossierReader,
     agency_codes: list[str],
     calendar: WorkingCalendar,
     *,
@@ -59,7 +58,7 @@ def watch_deadlines(
     for agency in agency_codes:
         cursor: dict[str, Any] | None = None
         while True:
-            page, cursor = dossier_items.list_due(agency, horizon, PAGE, cursor)
+            page, cursor = dossiers.list_due(agency, horizon, PAGE, cursor)
             for dossier in page:
                 if dossier.due_at is None:
                     continue

@@ -5,29 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from chalicelib.domain.access import authorise_action
 from chalicelib.domain.actions import INTERNAL_NOTE_ACTIONS, ActOnDossier, act, version_conflict
 from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import VersionConflictError, dossier_not_found
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.lifecycle import Action
 from chalicelib.domain.roles import Role
-from chalicelib.services.views import dossier_view
-from chalicelib.store.unit_of_work import DynamoUnitOfWork
+from chalicelib.services.ports import UnitOfWork
 
 
 def act_on_dossier(
     cmd: ActOnDossier,
-    uow: DynamoUnitOfWork,
+    uow: UnitOfWork,
     *,
     actor: Actor,
     calendar_for: Callable[[int], WorkingCalendar],
     now: datetime,
     new_id: Callable[[], str],
     request_id: str | None = None,
-) -> dict[str, Any]:
+) -> Dossier:
+    """The dossier as the action left it (at its new version); raises the domain's errors."""
     dossier = uow.get_dossier(cmd.dossier_id)
     if dossier is None:
         raise dossier_not_found(cmd.dossier_id)
@@ -56,4 +56,4 @@ def act_on_dossier(
         if current is None:
             raise
         raise version_conflict(current, cmd.action) from exc
-    return dossier_view(replace(dossier, version=dossier.version + 1), now, actor)
+    return replace(dossier, version=dossier.version + 1)

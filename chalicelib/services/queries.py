@@ -10,50 +10,25 @@ from chalicelib.domain.counting import agency_scope
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import ValidationError, dossier_not_found
 from chalicelib.domain.events import iso_utc
-from chalicelib.domain.history import Actor
+from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.kpi import filing_figures, lifecycle_figures, months_of_period
 from chalicelib.domain.vocabulary import Status
-from chalicelib.services.views import dossier_view
-from chalicelib.store import dossiers as dossier_items
-from chalicelib.store.catalogue import CatalogueRepository
+from chalicelib.services.ports import Catalogue, Cursor, DossierReader, Page
 from chalicelib.store.counters import CounterStore
 
 
-def readable_dossier(dossier_id: str, actor: Actor) -> Dossier:
+def readable_dossier(dossier_id: str, actor: Actor, dossiers: DossierReader) -> Dossier:
     """Applicants see only their own; a dossier they may not see answers 404, so ids cannot be probed."""
-    dossier = dossier_items.get(dossier_id)
+    dossier = dossiers.get(dossier_id)
     if dossier is None or not access.may_read(actor, dossier):
         raise dossier_not_found(dossier_id)
     return dossier
 
 
-def get_dossier(dossier_id: str, actor: Actor, now: datetime) -> dict[str, Any]:
-    return dossier_view(readable_dossier(dossier_id, actor), now, actor)
-
-
-def get_history(dossier_id: str, actor: Actor) -> dict[str, Any]:
-    """Every change, oldest first. Applicants do not see officer-internal notes."""
-    readable_dossier(dossier_id, actor)
-    entries = []
-    for item in dossier_items.history(dossier_id):
-        hide = not access.sees_internal_notes(actor) and item.internal
-        entries.append({
-            "version": int(item.version),
-            "at": item.at,
-            "action": item.action.replace("_", "-"),
-            "from_status": item.from_status,
-            "to_status": item.to_status,
-            "actor": {
-                "role": item.actor_role,
-                "name": item.actor_name,
-                "agency_code": item.actor_agency,
-                **({"id": item.actor_id} if access.sees_internal_notes(actor) else {}),
-            },
-            "note": None if hide else item.note,
-            "internal": bool(item.internal),
-            **({"request_id": item.request_id} if access.sees_internal_notes(actor) else {}),
-        })
-    return {"dossier_id": dossier_id, "entries": entries}
+def dossier_history(dossier_id: str, actor: Actor, dossiers: DossierReader) -> list[HistoryEntry]:
+    """Every change, oldest first (what the viewer may see of each is the view's business)."""
+    readable_dossier(dossier_id, actor, dossiers)
+    return dossiers.history(dossier_id)
 
 
 def check_cursor(cursor: dict[str, Any] | None, partition: tuple[str, str], sort_key: str) -> None:
@@ -68,16 +43,13 @@ def check_cursor(cursor: dict[str, Any] | None, partition: tuple[str, str], sort
         raise ValidationError("Con trỏ phân trang không hợp lệ. (Invalid cursor.)", code="CURSOR_INVALID")
 
 
-def list_my_dossiers(
-    actor: Actor, limit: int, cursor: dict[str, Any] | None, now: datetime
-) -> tuple[list[dict[str, Any]], Any]:
+def list_my_dossiers(actor: Actor, limit: int, cursor: Cursor | None, dossiers: DossierReader) -> Page:
     access.require_role(actor, access.OWN_DOSSIERS)
     check_cursor(cursor, ("owner_id", actor.user_id), "submitted_at")
-    page, next_cursor = dossier_items.list_for_owner(actor.user_id, limit, cursor)
-    return [dossier_view(d, now, actor) for d in page], next_cursor
+    return dossiers.list_for_owner(actor.user_id, limit, cursor)
 
 
-def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: CatalogueRepository) -> dict[str, Any]:
+def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue) -> dict[str, Any]:
     try:
         months = months_of_period(period)
     except ValueError as exc:
@@ -109,15 +81,16 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
 def work_queue(
     agency_code: str,
     actor: Actor,
-    catalogue: CatalogueRepository,
+    catalogue: Catalogue,
+    dossiers: DossierReader,
     *,
     status: str | None,
     due_before: datetime | None,
     overdue: bool,
     limit: int,
-    cursor: dict[str, Any] | None,
+    cursor: Cursor | None,
     now: datetime,
-) -> tuple[list[dict[str, Any]], Any]:
+) -> Page:
     """An officer's queue: newest first from the agency index, or most urgent first from the due index
     when a due date or `overdue` narrows it. Never a scan."""
     agency = catalogue.agency(agency_code)
@@ -128,9 +101,8 @@ def work_queue(
     if bounds:
         limit_at = min(bounds)
         check_cursor(cursor, ("due_agency", agency.code), "due_at")
-        page, next_key = dossier_items.list_due(agency.code, iso_utc(limit_at), limit, cursor, status)
+        return dossiers.list_due(agency.code, iso_utc(limit_at), limit, cursor, status)
     else:
         partition = ("agency_status", f"{agency.code}#{status}") if status else ("agency_code", agency.code)
         check_cursor(cursor, partition, "submitted_at")
-        page, next_key = dossier_items.list_for_agency(agency.code, status, limit, cursor)
-    return [dossier_view(d, now, actor) for d in page], next_key
+    return dossiers.list_for_agency(agency.code, status, limit, cursor)

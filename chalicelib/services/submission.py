@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -11,12 +9,13 @@ from typing import Any
 
 from chalicelib.domain import dossier as dossiers
 from chalicelib.domain.calendar import WorkingCalendar, business_date
-from chalicelib.domain.errors import IdempotencyKeyRaceError, RuleViolationError
+from chalicelib.domain.dossier import Dossier
+from chalicelib.domain.errors import IdempotencyKeyRaceError
 from chalicelib.domain.history import Actor, HistoryEntry
+from chalicelib.domain.idempotency import RememberedResponse, check_same_request
 from chalicelib.integrations.documents import DocumentStore
+from chalicelib.services.ports import UnitOfWork
 from chalicelib.services.uploads import verify_upload
-from chalicelib.services.views import dossier_view
-from chalicelib.store.unit_of_work import DynamoUnitOfWork, RememberedResponse
 
 
 @dataclass(frozen=True)
@@ -26,38 +25,27 @@ class Submitted:
     replayed: bool = False
 
 
-def request_hash(body: Any) -> str:
-    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _replay(remembered: RememberedResponse, body_hash: str) -> Submitted:
-    if remembered.request_hash != body_hash:
-        raise RuleViolationError(
-            "Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác. "
-            "(This Idempotency-Key was used with a different request body.)",
-            code="IDEMPOTENCY_KEY_REUSED",
-        )
-    return Submitted(remembered.status_code, remembered.body, replayed=True)
-
-
 def submit_dossier(
     cmd: dossiers.SubmitDossier,
-    uow: DynamoUnitOfWork,
+    uow: UnitOfWork,
     *,
     actor: Actor,
     calendar_for: Callable[[int], WorkingCalendar],
     now: datetime,
     new_id: Callable[[], str],
+    render: Callable[[Dossier], dict[str, Any]],
     documents: DocumentStore | None = None,
     idempotency_key: str | None = None,
     body_hash: str = "",
     request_id: str | None = None,
 ) -> Submitted:
+    """File the dossier; `render` shapes the answer, which an Idempotency-Key remembers in the same transaction
+    (a retry gets exactly the first answer, even after the dossier has moved on)."""
     if idempotency_key:
         remembered = uow.remembered(cmd.owner_id, idempotency_key)
         if remembered is not None:
-            return _replay(remembered, body_hash)
+            check_same_request(remembered, body_hash)
+            return Submitted(remembered.status_code, remembered.body, replayed=True)
     procedure = uow.catalogue.procedure(cmd.procedure_code)
     agency = uow.catalogue.agency(cmd.agency_code)
     dossiers.check_admissible(cmd, procedure, agency, business_date(now))  # before taking a number, so refusals leave no gap
@@ -68,33 +56,22 @@ def submit_dossier(
             verify_upload(document.file.key, document.file.size, document.file.sha256, cmd.owner_id, documents)
     sequence = uow.next_sequence(agency.code, business_date(now))
     dossier = dossiers.submit(
-        cmd,
-        procedure,
-        agency,
-        calendar_for(now.year),
-        now=now,
-        dossier_id=new_id(),
-        event_id=new_id(),
-        sequence=sequence,
+        cmd, procedure, agency, calendar_for(now.year), now=now, dossier_id=new_id(), event_id=new_id(), sequence=sequence,
     )
     entry = HistoryEntry(
-        version=1,
-        at=now,
-        actor=actor,
-        action="submit",
-        from_status=None,
-        to_status=dossier.status.value,
+        version=1, at=now, actor=actor, action="submit", from_status=None, to_status=dossier.status.value,
         request_id=request_id,
     )
     uow.add_dossier(dossier, entry)
-    body = dossier_view(replace(dossier, version=1), now, actor)
+    answer = Submitted(201, render(replace(dossier, version=1)))
     if idempotency_key:
-        uow.remember(cmd.owner_id, idempotency_key, body_hash, 201, body, now)
+        uow.remember(cmd.owner_id, idempotency_key, RememberedResponse(body_hash, answer.status_code, answer.body), now)
     try:
         uow.commit()
     except IdempotencyKeyRaceError:
         remembered = uow.remembered(cmd.owner_id, idempotency_key or "")
         if remembered is None:
             raise
-        return _replay(remembered, body_hash)
-    return Submitted(201, body)
+        check_same_request(remembered, body_hash)
+        return Submitted(remembered.status_code, remembered.body, replayed=True)
+    return answer

@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
 import holidays
 
-from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.domain.calendar import DAY_OFF, WORKING_DAY, DeclaredDay, WorkingCalendar
 from chalicelib.store.models import CatalogueModel
-
-DAY_OFF = "day_off"
-WORKING_DAY = "working_day"
-
-
-@dataclass(frozen=True)
-class DeclaredDay:
-    day: date
-    kind: str  # day_off | working_day
-    reason: str
 
 
 @cache
@@ -67,6 +56,7 @@ class CalendarRepository:
     """The province's calendar, rebuilt from its table at most every `ttl_s` seconds per container."""
 
     def __init__(self, province_root: str, ttl_s: int = 300, monotonic: Callable[[], float] = time.monotonic):
+        self.province_root = province_root
         self._root, self._ttl_s, self._monotonic = province_root, ttl_s, monotonic
         self._cache: dict[int, tuple[float, WorkingCalendar]] = {}
 
@@ -86,3 +76,14 @@ class CalendarRepository:
 
     def forget(self) -> None:
         self._cache.clear()
+
+    def declared_days(self) -> list[DeclaredDay]:
+        return sorted(declared_days(self._root), key=lambda d: d.day)
+
+    def declare(self, declared: DeclaredDay) -> None:
+        declare(self._root, declared)
+        self.forget()  # other containers see it within their cache's ttl
+
+    def undeclare(self, day: date) -> None:
+        undeclare(self._root, day)
+        self.forget()

@@ -1,7 +1,8 @@
-"""Compliance counters: exactly-once application of a batch's sums, and the reads reports make.
+"""Compliance counters: exactly-once application of each event's deltas, and the reads reports make.
 
-Each event is counted once however often it arrives: a marker item `EVENT#{id}` is written in the same
-transaction as the counter increments it contributes to, on condition that it does not exist yet.
+What an event adds is the domain's (`domain.counting.fold`); this store only applies it. Each event is counted
+once however often it arrives: a marker item `EVENT#{id}` is written in the same transaction as the counter
+increments it contributes to, on condition that it does not exist yet.
 A transaction holds at most 100 actions, so a batch is applied in as few transactions as fit, each
 carrying its events' markers and one increment per counter the events touch.
 """
@@ -12,13 +13,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.counting import CounterKey, deltas
+from chalicelib.domain.counting import CounterKey, Deltas
 from chalicelib.store.models import AppliedEventModel, CounterModel
 
 MAX_TRANSACTION_ACTIONS = 100
@@ -69,18 +69,13 @@ class CounterStore:
         self._connection = connection
         self._now = now
 
-    def apply(self, details: Iterable[Mapping[str, Any]]) -> ApplyStats:
-        """Count every event not counted before; safe to call again with any of the same events."""
+    def apply(self, ledger: Mapping[str, Deltas]) -> ApplyStats:
+        """Add each event's deltas (by event id) unless that event was counted before; safe to call again with any
+        of the same events."""
         stats = ApplyStats()
-        unique: dict[str, Counter[CounterKey]] = {}
-        for detail in details:
-            if detail["event_id"] in unique:
-                stats.events_skipped += 1
-                continue
-            unique[detail["event_id"]] = deltas(detail)
-        done = already_applied(unique)
+        done = already_applied(ledger)
         stats.events_skipped += len(done)
-        pending = [(event_id, d) for event_id, d in unique.items() if event_id not in done]
+        pending = [(event_id, d) for event_id, d in ledger.items() if event_id not in done]
         for chunk in plan_chunks(pending):
             self._apply_chunk(chunk, stats)
         return stats
@@ -118,12 +113,12 @@ class CounterStore:
                 marker = AppliedEventModel(marker_pk(event_id), "APPLIED", expires_at=expires_at)
                 transaction.save(marker, condition=AppliedEventModel.pk.does_not_exist())
             for key, amount in sorted(total.items()):
-                counter = CounterModel(counter_pk(key.scope, key.period), key.metric)
+                counter = CounterModel(counter_pk(key.scope, key.period), str(key.metric))
                 transaction.update(counter, actions=[CounterModel.value.add(amount)])
 
     @staticmethod
     def read(scope: str, periods: Iterable[str]) -> dict[str, int]:
-        """Metric → value summed over the periods; one query per month."""
+        """Metric (as stored: `Metric`'s text) → value summed over the periods; one query per month."""
         sums: Counter[str] = Counter()
         for period in periods:
             for item in CounterModel.query(counter_pk(scope, period)):

@@ -6,10 +6,10 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.dossier import Applicant, Document, DocumentFile, Dossier, SupplementRecord
+from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import DomainEvent, iso_utc
-from chalicelib.domain.history import HistoryEntry
-from chalicelib.domain.vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery, Status
+from chalicelib.domain.history import Actor, HistoryEntry
+from chalicelib.domain.records import from_record, to_record
 from chalicelib.store.models import DossierModel, HistoryModel, OutboxModel
 
 OUTBOX_TTL = timedelta(days=30)
@@ -19,54 +19,22 @@ def dossier_pk(dossier_id: str) -> str:
     return f"DOSSIER#{dossier_id}"
 
 
+# Fields of the dossier that are not stored as attributes of its item: events go to outbox items of their own,
+# and the version is pynamodb's VersionAttribute, set only on a dossier read from the table.
+TRANSIENT = frozenset({"events", "version"})
+
+
 def to_item(dossier: Dossier) -> DossierModel:
+    """The dossier's item: one attribute per field of the dossier (its record), plus the keys of the indexes."""
+    record = to_record(dossier, leave_out=TRANSIENT)
+    record["dossier_id"] = record.pop("id")
     item = DossierModel(
         dossier_pk(dossier.id),
         "DOSSIER",
-        dossier_id=dossier.id,
-        code=dossier.code,
-        owner_id=dossier.owner_id,
-        procedure_code=dossier.procedure_code,
-        procedure_name=dossier.procedure_name,
-        agency_code=dossier.agency_code,
-        agency_path=list(dossier.agency_path),
-        agency_level=dossier.agency_level,
-        channel=dossier.channel.value,
-        online_form=dossier.online_form.value,
-        applicant={
-            "kind": dossier.applicant.kind.value,
-            "name": dossier.applicant.name,
-            "national_id": dossier.applicant.national_id,
-            "phone": dossier.applicant.phone,
-            "email": dossier.applicant.email,
-        },
-        documents=[_document_data(d) for d in dossier.documents],
-        result_delivery=dossier.result_delivery.value,
-        status=dossier.status.value,
+        **record,
         status_code=dossier.status.national_code,
-        submitted_at=iso_utc(dossier.submitted_at),
-        appointment_at=iso_utc(dossier.appointment_at),
-        fees_total=dossier.fees_total,
-        legal_days=dossier.legal_days,
         agency_status=f"{dossier.agency_code}#{dossier.status.value}",
-        received_at=_iso(dossier.received_at),
-        due_at=_iso(dossier.due_at),
         due_agency=dossier.agency_code if dossier.is_open and dossier.due_at else None,
-        supplements=[
-            {"requested_at": iso_utc(s.requested_at), "missing": s.missing, "resubmitted_at": _iso(s.resubmitted_at)}
-            for s in dossier.supplements
-        ],
-        finished_at=_iso(dossier.finished_at),
-        verdict=dossier.verdict,
-        decision=dossier.decision,
-        reason=dossier.reason,
-        result_reference=dossier.result_reference,
-        result_file_key=dossier.result_file_key,
-        returned_via=dossier.returned_via,
-        apologies=dossier.apologies,
-        rating=dossier.rating,
-        rating_comment=dossier.rating_comment,
-        paid_online_total=dossier.paid_online_total,
     )
     if dossier.version:
         item.version = dossier.version
@@ -74,72 +42,9 @@ def to_item(dossier: Dossier) -> DossierModel:
 
 
 def from_item(item: DossierModel) -> Dossier:
-    applicant = item.applicant
-    return Dossier(
-        id=item.dossier_id,
-        code=item.code,
-        owner_id=item.owner_id,
-        procedure_code=item.procedure_code,
-        procedure_name=item.procedure_name,
-        agency_code=item.agency_code,
-        agency_path=tuple(str(code) for code in item.agency_path),
-        agency_level=item.agency_level,
-        channel=Channel(item.channel),
-        online_form=OnlineForm(item.online_form),
-        applicant=Applicant(
-            kind=ApplicantKind(applicant["kind"]),
-            name=applicant["name"],
-            national_id=applicant["national_id"],
-            phone=applicant["phone"],
-            email=applicant.get("email"),
-        ),
-        documents=tuple(
-            Document(d["type"], d["name"], DocumentFile(**d["file"]) if d.get("file") else None) for d in item.documents
-        ),
-        result_delivery=ResultDelivery(item.result_delivery),
-        status=Status(item.status),
-        submitted_at=datetime.fromisoformat(item.submitted_at),
-        appointment_at=datetime.fromisoformat(item.appointment_at),
-        fees_total=int(item.fees_total),
-        legal_days=int(item.legal_days or 0),
-        version=int(item.version or 0),
-        received_at=_dt(item.received_at),
-        due_at=_dt(item.due_at),
-        supplements=[
-            SupplementRecord(
-                requested_at=datetime.fromisoformat(s["requested_at"]),
-                missing=s["missing"],
-                resubmitted_at=_dt(s.get("resubmitted_at")),
-            )
-            for s in (item.supplements or [])
-        ],
-        finished_at=_dt(item.finished_at),
-        verdict=item.verdict,
-        decision=item.decision,
-        reason=item.reason,
-        result_reference=item.result_reference,
-        result_file_key=item.result_file_key,
-        returned_via=item.returned_via,
-        apologies=int(item.apologies or 0),
-        rating=item.rating,
-        rating_comment=item.rating_comment,
-        paid_online_total=int(item.paid_online_total or 0),
-    )
-
-
-def _document_data(document: Document) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": document.type, "name": document.name}
-    if document.file is not None:
-        data["file"] = {"key": document.file.key, "size": document.file.size, "sha256": document.file.sha256}
-    return data
-
-
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else iso_utc(at)
-
-
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
+    record = dict(item.attribute_values)
+    record["id"] = record.pop("dossier_id")
+    return from_record(Dossier, record)
 
 
 def history_item(dossier_id: str, entry: HistoryEntry) -> HistoryModel:
@@ -193,8 +98,20 @@ def list_for_owner(
     return dossiers, page.last_evaluated_key
 
 
-def history(dossier_id: str) -> list[HistoryModel]:
-    return list(HistoryModel.query(dossier_pk(dossier_id), HistoryModel.sk.startswith("HISTORY#")))
+def history_from_item(item: HistoryModel) -> HistoryEntry:
+    actor = Actor(user_id=item.actor_id, role=item.actor_role, display_name=item.actor_name or "",
+                  agency_code=item.actor_agency)
+    return HistoryEntry(
+        version=int(item.version), at=datetime.fromisoformat(item.at), actor=actor, action=item.action,
+        from_status=item.from_status, to_status=item.to_status, note=item.note, internal=bool(item.internal),
+        request_id=item.request_id,
+    )
+
+
+def history(dossier_id: str) -> list[HistoryEntry]:
+    """Every change, oldest first."""
+    items = HistoryModel.query(dossier_pk(dossier_id), HistoryModel.sk.startswith("HISTORY#"))
+    return [history_from_item(item) for item in items]
 
 
 def list_for_agency(
@@ -224,3 +141,13 @@ def list_due(
         last_evaluated_key=cursor,
     )
     return [from_item(item) for item in page], page.last_evaluated_key
+
+
+class DynamoDossiers:
+    """`services.ports.DossierReader` over the dossiers table and its indexes."""
+
+    get = staticmethod(get)
+    history = staticmethod(history)
+    list_for_owner = staticmethod(list_for_owner)
+    list_for_agency = staticmethod(list_for_agency)
+    list_due = staticmethod(list_due)

@@ -8,7 +8,7 @@ by reading messages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -16,6 +16,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.catalogue import Catalogue
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import (
     AlreadyRecordedError,
@@ -25,18 +26,9 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.history import HistoryEntry
+from chalicelib.domain.idempotency import IDEMPOTENCY_TTL, RememberedResponse
 from chalicelib.store import dossiers as dossier_items
-from chalicelib.store.catalogue import CatalogueRepository
 from chalicelib.store.models import DossierModel, IdempotencyModel, OutboxModel, SequenceModel
-
-IDEMPOTENCY_TTL = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class RememberedResponse:
-    request_hash: str
-    status_code: int
-    body: dict[str, Any]
 
 
 @dataclass
@@ -49,7 +41,7 @@ class _Write:
 @dataclass
 class DynamoUnitOfWork:
     connection: Connection  # one per container: building a botocore client per commit costs ~50 ms
-    catalogue: CatalogueRepository
+    catalogue: Catalogue
     _writes: list[_Write] = field(default_factory=list)
 
     # reads -----------------------------------------------------------------------------------------
@@ -93,13 +85,13 @@ class DynamoUnitOfWork:
             self._writes.append(_Write("outbox", dossier_items.outbox_item(dossier.id, entry.version, position, event)))
         dossier.events.clear()
 
-    def remember(self, owner_id: str, key: str, request_hash: str, status_code: int, body: dict[str, Any], now: datetime) -> None:
+    def remember(self, owner_id: str, key: str, response: RememberedResponse, now: datetime) -> None:
         item = IdempotencyModel(
             _idempotency_pk(owner_id, key),
             "IDEMPOTENCY",
-            request_hash=request_hash,
-            status_code=status_code,
-            response=body,
+            request_hash=response.request_hash,
+            status_code=response.status_code,
+            response=response.body,
             expires_at=int((now + IDEMPOTENCY_TTL).timestamp()),
         )
         self._writes.append(_Write("idempotency", item, IdempotencyModel.pk.does_not_exist()))

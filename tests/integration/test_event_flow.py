@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.bootstrap import container
-from chalicelib.domain.counting import agency_scope
-from chalicelib.domain.events import DossierSubmitted
+from chalicelib.domain.counting import agency_scope, fold
+from chalicelib.domain.events import DossierSubmitted, from_detail
 from chalicelib.store.counters import CounterStore
 from chalicelib.topology import COUNTERS_QUEUE, EVENT_SOURCE
 from infra.local.stack import LocalStack
@@ -59,7 +59,7 @@ def test_a_redelivered_batch_changes_nothing(stack: LocalStack) -> None:
 def test_a_large_batch_is_split_into_transactions_and_counted_exactly(stack: LocalStack) -> None:
     agency = "TEST.LARGE"
     details = [event(agency, channel=("online", "direct")[i % 2]) for i in range(250)]
-    stats = container().counters.apply(details)
+    stats = container().counters.apply(fold(from_detail(d) for d in details))  # the service folds, the store applies
     assert stats.events_applied == 250 and stats.transactions == 3
     figures = CounterStore.read(agency_scope(agency), ["2026-11"])
     assert figures == {"filed|channel=online|form=full": 125, "filed|channel=direct|form=full": 125}
@@ -72,7 +72,7 @@ def test_two_consumers_racing_on_the_same_events_count_them_once(stack: LocalSta
 
     def consume(_: int) -> None:
         start.wait()
-        container().counters.apply(details)
+        container().counters.apply(fold(from_detail(d) for d in details))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(consume, range(4)))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
 
 import pytest
 
-from chalicelib.domain.counting import CounterKey, aggregate, deltas
+from chalicelib.domain.counting import CounterKey, aggregate, deltas, fold
+from chalicelib.domain.events import DomainEvent, DossierSubmitted, from_detail
 from chalicelib.domain.kpi import FilingFigures, Ratio, filing_figures, months_of_period
-from chalicelib.store.counters import MAX_TRANSACTION_ACTIONS, plan_chunks
+from chalicelib.domain.metrics import Metric
+from chalicelib.services.counting import IncomingEvent, count_batch
+from chalicelib.store.counters import MAX_TRANSACTION_ACTIONS, ApplyStats, plan_chunks
 from chalicelib.topology import EventType
+from tests import samples
 
 
 def submitted(
@@ -21,25 +27,16 @@ def submitted(
     level: str = "commune",
     channel: str = "online",
     form: str = "full",
-) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "event_type": EventType.DOSSIER_SUBMITTED,
-        "schema_version": 1,
-        "occurred_at": occurred_at,
-        "agency_code": path[-1],
-        "agency_path": list(path),
-        "agency_level": level,
-        "channel": channel,
-        "online_form": form,
-    }
+) -> DossierSubmitted:
+    at = datetime.fromisoformat(occurred_at)
+    return samples.submitted(event_id, at=at, path=path, level=level, channel=channel, form=form)
 
 
 # --- deltas ----------------------------------------------------------------------------------------------
 
 
 def test_a_submission_moves_each_agency_on_its_path_and_its_level() -> None:
-    metric = "filed|channel=online|form=full"
+    metric = Metric.parse("filed|channel=online|form=full")
     assert deltas(submitted()) == Counter(
         {
             CounterKey("AGENCY#T46", "2026-11", metric): 1,
@@ -51,7 +48,7 @@ def test_a_submission_moves_each_agency_on_its_path_and_its_level() -> None:
 
 def test_three_tier_commune_moves_its_district_and_province_too() -> None:
     detail = submitted(path=("T46", "T46.H01", "T46.H01.X07"), channel="direct", form="partial")
-    metric = "filed|channel=direct|form=partial"
+    metric = Metric.parse("filed|channel=direct|form=partial")
     assert deltas(detail) == Counter(
         {
             CounterKey("AGENCY#T46", "2026-11", metric): 1,
@@ -82,9 +79,9 @@ def test_period_is_the_vietnam_month(occurred_at: str, period: str) -> None:
     assert {key.period for key in deltas(submitted(occurred_at=occurred_at))} == {period}
 
 
-@pytest.mark.parametrize("event_type", ["DossierDueSoon", "DossierOverdue", "", "dossiersubmitted"])
-def test_unknown_event_types_move_nothing(event_type: str) -> None:
-    assert deltas({**submitted(), "event_type": event_type}) == Counter()
+@pytest.mark.parametrize("event_type", ["DossierDueSoon", "DossierOverdue"])
+def test_uncounted_event_types_move_nothing(event_type: str) -> None:
+    assert deltas(samples.changed(event_type)) == Counter()
 
 
 def test_aggregate_sums_each_counter_once() -> None:
@@ -93,10 +90,10 @@ def test_aggregate_sums_each_counter_once() -> None:
         submitted("e2"),
         submitted("e3", channel="direct", form="full"),
         submitted("e4", occurred_at="2026-12-01T01:00:00.000Z"),
-        {**submitted("e5"), "event_type": "SomethingElse"},
+        samples.changed(EventType.DOSSIER_DUE_SOON, event_id="e5"),
     ]
     total = aggregate(batch)
-    online, direct = "filed|channel=online|form=full", "filed|channel=direct|form=full"
+    online, direct = Metric.parse("filed|channel=online|form=full"), Metric.parse("filed|channel=direct|form=full")
     assert total == Counter(
         {
             CounterKey("AGENCY#T46", "2026-11", online): 2,
@@ -115,6 +112,67 @@ def test_aggregate_sums_each_counter_once() -> None:
 
 def test_aggregate_of_nothing_is_empty() -> None:
     assert aggregate([]) == Counter()
+
+
+@pytest.mark.parametrize("event_type", ["", "dossiersubmitted", "SomethingElse"])
+def test_unknown_event_types_never_reach_the_fold(event_type: str) -> None:
+    with pytest.raises(ValueError, match="unknown event type"):
+        from_detail({**submitted().detail(), "event_type": event_type})
+
+
+def test_fold_counts_an_event_id_once_in_order_of_first_appearance() -> None:
+    first, again, other = submitted("e1"), submitted("e1", channel="direct"), submitted("e2")
+    events: list[DomainEvent] = [first, other, again, first]
+    ledger = fold(events)
+    assert list(ledger) == ["e1", "e2"]
+    assert ledger == {"e1": deltas(first), "e2": deltas(other)}
+    assert aggregate(events) == deltas(first) + deltas(other)
+
+
+def test_fold_of_a_replayed_archive_equals_the_live_sums() -> None:
+    """A rebuild reads the bus's details back into events: the same fold gives the same figures."""
+    live = [submitted(f"e{i}", channel=("online", "direct")[i % 2]) for i in range(6)]
+    live += [samples.changed(EventType.RESULT_RETURNED, event_id="r1", via="post"),
+             samples.changed(EventType.RESULT_READY, event_id="r2", on_time=False)]
+    replayed = [from_detail(event.detail()) for event in [*live, *live[:3]]]  # the archive holds some twice
+    assert replayed[: len(live)] == live
+    assert aggregate(replayed) == aggregate(live)
+
+
+# --- the metric grammar ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "metric"),
+    [
+        ("filed|channel=online|form=full", Metric("filed", (("channel", "online"), ("form", "full")))),
+        ("received|channel=postal", Metric("received", (("channel", "postal"),))),
+        ("finished|on_time=false", Metric("finished", (("on_time", "false"),))),
+        ("processed", Metric("processed")),
+    ],
+)
+def test_a_metric_has_one_text(text: str, metric: Metric) -> None:
+    assert Metric.parse(text) == metric
+    assert str(metric) == text
+
+
+def test_labels_are_sorted_so_the_text_is_canonical() -> None:
+    assert str(Metric.of("filed", form="full", channel="online")) == "filed|channel=online|form=full"
+    assert Metric.parse("filed|form=full|channel=online") == Metric.of("filed", channel="online", form="full")
+    assert Metric.of("filed", form="full").label("form") == "full"
+    assert Metric.of("filed", form="full").label("channel") is None
+
+
+@pytest.mark.parametrize("text", ["", "filed|channel", "filed|=x|", "filed|a=1|a=2"])
+def test_text_outside_the_grammar_is_no_metric(text: str) -> None:
+    with pytest.raises(ValueError):
+        Metric.parse(text)
+
+
+@pytest.mark.parametrize(("name", "labels"), [("a|b", {}), ("a=b", {}), ("a", {"x": "1|2"}), ("a", {"x": "y=z"})])
+def test_a_metric_cannot_be_built_outside_the_grammar(name: str, labels: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        Metric.of(name, **labels)
 
 
 # --- KPI -------------------------------------------------------------------------------------------------
@@ -205,7 +263,7 @@ def test_months_of_period_refuses_anything_else(period: str) -> None:
 
 
 def key(n: int) -> CounterKey:
-    return CounterKey(f"AGENCY#A{n}", "2026-11", "filed|channel=online|form=full")
+    return CounterKey(f"AGENCY#A{n}", "2026-11", Metric.parse("filed|channel=online|form=full"))
 
 
 def event(event_id: str, *keys: CounterKey) -> tuple[str, Counter[CounterKey]]:
@@ -263,3 +321,41 @@ def test_an_event_moving_nothing_still_takes_a_marker() -> None:
 
 def test_no_events_no_chunks() -> None:
     assert plan_chunks([]) == []
+
+
+# --- the counters consumer's use case: validate and type, fold, hand the store per-event deltas -----------
+
+
+class RecordingCounters:
+    """Stands in for the counter store: keeps what it was asked to apply."""
+
+    def __init__(self) -> None:
+        self.applied: list[dict[str, Counter[CounterKey]]] = []
+
+    def apply(self, ledger: Mapping[str, Counter[CounterKey]]) -> ApplyStats:
+        self.applied.append(dict(ledger))
+        return ApplyStats(events_applied=len(ledger))
+
+
+def message(n: int, event: DomainEvent, **changes: object) -> IncomingEvent:
+    detail = {**json.loads(json.dumps(event.detail())), **changes}
+    return IncomingEvent(f"m-{n}", event.event_type, detail)
+
+
+def test_a_batch_is_checked_typed_and_folded_before_the_store_sees_it() -> None:
+    good = samples.submitted("evt-00000001")
+    returned = samples.changed(EventType.RESULT_RETURNED, event_id="evt-00000002", via="desk")
+    batch = [
+        message(1, good),
+        message(2, returned),
+        message(3, good),  # delivered twice in one batch
+        message(4, samples.submitted("evt-00000004"), channel="carrier-pigeon"),  # breaks its schema
+        message(5, samples.changed(EventType.RESULT_RETURNED, event_id="evt-00000005"), attributes={"via": 3}),
+        IncomingEvent("m-6", "DossierTeleported", good.detail()),  # a type we do not know
+        message(7, samples.submitted("evt-00000007"), occurred_at="2026-02-31T03:00:00.000Z"),  # no such day
+    ]
+    counters = RecordingCounters()
+    result = count_batch(batch, counters)
+    assert result.rejected_message_ids == ["m-4", "m-5", "m-6", "m-7"]
+    assert counters.applied == [{"evt-00000001": deltas(good), "evt-00000002": deltas(returned)}]
+    assert (result.stats.events_applied, result.stats.events_skipped) == (2, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -14,10 +14,11 @@ from chalicelib.domain.counting import agency_scope, aggregate, metrics_of
 from chalicelib.domain.directives import DIRECTIVES, Directive, Facts, enforce
 from chalicelib.domain.dossier import Applicant, Document, SubmitDossier, check_admissible
 from chalicelib.domain.errors import RuleViolationError
-from chalicelib.domain.events import DossierChanged
+from chalicelib.domain.events import EVENTS, DossierChanged
 from chalicelib.domain.kpi import LIFECYCLE_METRICS, lifecycle_figures
 from chalicelib.domain.vocabulary import AgencyLevel, ApplicantKind, Channel, OnlineForm, ResultDelivery
 from chalicelib.topology import EventType
+from tests import samples
 
 DAY = date(2026, 11, 10)  # a Tuesday
 PAPER_FREE = frozenset({DAY, date(2026, 11, 24)})
@@ -255,14 +256,12 @@ def test_check_admissible_refuses_paper_on_a_paper_free_day(channel: Channel, da
 # --- counting: what each lifecycle event moves -----------------------------------------------------------
 
 
-def changed(event_type: str, *, on_time: bool | None = None, channel: str = "online", **attributes: Any) -> dict[str, Any]:
-    return DossierChanged(
-        event_type=event_type, event_id="evt-1", occurred_at=datetime(2026, 11, 5, 3, 0, tzinfo=UTC),
-        dossier_id="dos-1", dossier_code="T46.X01-261105-0001", procedure_code="1.001193", agency_code="T46.X01",
-        agency_path=("T46", "T46.X01"), agency_level="commune", channel=channel, online_form="full",
-        from_status="processing", status="processing", status_code=4, on_time=on_time,
-        attributes=tuple(sorted(attributes.items())),
-    ).detail()
+_EVENT_IDS = itertools.count(1)
+
+
+def changed(event_type: str, *, on_time: bool | None = None, channel: str = "online", **attributes: Any) -> DossierChanged:
+    """A distinct event each time: the fold counts an event id once."""
+    return samples.changed(event_type, on_time=on_time, channel=channel, event_id=f"evt-{next(_EVENT_IDS)}", **attributes)
 
 
 E = EventType
@@ -290,24 +289,24 @@ METRICS_TABLE = [
 
 
 @pytest.mark.parametrize(
-    ("detail", "metrics"), METRICS_TABLE, ids=[f"{i:02d}-{d['event_type']}" for i, (d, _) in enumerate(METRICS_TABLE)],
+    ("event", "metrics"), METRICS_TABLE, ids=[f"{i:02d}-{e.event_type}" for i, (e, _) in enumerate(METRICS_TABLE)],
 )
-def test_metrics_of(detail: dict[str, Any], metrics: list[str]) -> None:
-    assert metrics_of(detail) == metrics
+def test_metrics_of(event: DossierChanged, metrics: list[str]) -> None:
+    assert [str(metric) for metric in metrics_of(event)] == metrics
 
 
 def test_every_change_event_type_is_in_the_metrics_table() -> None:
-    assert {detail["event_type"] for detail, _ in METRICS_TABLE} == set(EventType.CHANGES)
+    assert {event.event_type for event, _ in METRICS_TABLE} == {spec.name for spec in EVENTS} - {E.DOSSIER_SUBMITTED}
 
 
 def test_a_submission_is_counted_as_filed() -> None:
-    detail = {"event_type": E.DOSSIER_SUBMITTED, "channel": "direct", "online_form": "partial"}
-    assert metrics_of(detail) == ["filed|channel=direct|form=partial"]
+    event = samples.submitted(channel="direct", form="partial")
+    assert [str(metric) for metric in metrics_of(event)] == ["filed|channel=direct|form=partial"]
 
 
-def metric_values(details: list[dict[str, Any]], agency: str = "T46.X01") -> dict[str, int]:
-    """The counters of one agency for the month, keyed by metric, as a report reads them."""
-    return {key.metric: value for key, value in aggregate(details).items() if key.scope == agency_scope(agency)}
+def metric_values(events: list[DossierChanged], agency: str = "T46.X01") -> dict[str, int]:
+    """The counters of one agency for the month, keyed by metric as stored, as a report reads them."""
+    return {str(key.metric): value for key, value in aggregate(events).items() if key.scope == agency_scope(agency)}
 
 
 def test_lifecycle_figures_sum_the_counters_back() -> None:

@@ -1,0 +1,73 @@
+"""Counter metrics: the one grammar (`name|label=value|…`) the counting side writes and the report side reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+_SEPARATORS = ("|", "=")
+
+# The metric names a report reads by name; every other metric an event type feeds is a lifecycle count.
+FILED = "filed"  # labelled by channel and online form: the filing figures
+FINISHED = "finished"  # labelled on_time: the on-time share
+RATED = "rated"  # labelled by rating
+
+
+@dataclass(frozen=True, order=True)
+class Metric:
+    """A count's name and its labels, e.g. `filed|channel=online|form=full`. Labels are kept sorted by name, so a
+    metric has exactly one text and `Metric.parse(str(m)) == m`."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        parts = [self.name, *(part for label in self.labels for part in label)]
+        blank = not self.name or any(not label for label, _ in self.labels)
+        if blank or any(sep in part for part in parts for sep in _SEPARATORS):
+            raise ValueError(f"not a metric: {self.name!r} {self.labels!r}")
+        if list(self.labels) != sorted(dict(self.labels).items()):
+            raise ValueError(f"labels must be unique and sorted: {self.labels!r}")
+
+    @classmethod
+    def of(cls, name: str, /, **labels: str) -> Metric:
+        return cls(name, tuple(sorted(labels.items())))
+
+    @classmethod
+    def parse(cls, text: str) -> Metric:
+        """The metric a stored counter's text names; ValueError if it is not in the grammar."""
+        name, *labels = text.split("|")
+        pairs = [tuple(label.split("=", 1)) for label in labels]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError(f"not a metric: {text!r}")
+        return cls(name, tuple(sorted((label, value) for label, value in pairs)))
+
+    def label(self, name: str) -> str | None:
+        return dict(self.labels).get(name)
+
+    def __str__(self) -> str:
+        return "|".join([self.name, *(f"{label}={value}" for label, value in self.labels)])
+
+
+def label_value(value: object) -> str | None:
+    """A field's value as a label: enums by value, booleans as `true`/`false`; None means "not counted"."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A registry row's "this event type adds 1 to metric `name`", each label taken from a field of the event or
+    of its payload: `Count.of("returned", via="via")`. An event whose labelling field is None does not feed it."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()  # (label, field)
+
+    @classmethod
+    def of(cls, name: str, /, **labels: str) -> Count:
+        return cls(name, tuple(sorted(labels.items())))

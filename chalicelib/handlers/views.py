@@ -1,0 +1,83 @@
+"""What callers see of a dossier and its history, shaped as `dossier.v1.json` and `history.v1.json`.
+
+Built from the dossier's record (`domain.records`), so the field values are serialised in one place; this module
+only chooses and arranges what the API shows, and adds what a viewer may do next.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import access
+from chalicelib.domain.calendar import VN_TZ
+from chalicelib.domain.dossier import Dossier
+from chalicelib.domain.events import iso_utc
+from chalicelib.domain.history import Actor, HistoryEntry
+from chalicelib.domain.lifecycle import Action, allowed_actions
+from chalicelib.domain.records import to_record
+
+# Shown as they are recorded, under the same names.
+_AS_RECORDED = (
+    "id", "code", "agency_code", "channel", "online_form", "status", "submitted_at", "received_at", "appointment_at",
+    "due_at", "finished_at", "verdict", "apologies", "supplements", "decision", "reason", "result_reference",
+    "returned_via", "rating", "result_delivery", "fees_total", "applicant", "documents",
+)
+
+
+def _next_actions(dossier: Dossier, now: datetime, kind: str | None) -> list[str]:
+    """The state machine's allowed actions, less those the dossier's facts rule out (apologise when not
+    late, a second rating, a result before a decision)."""
+    if kind is None:
+        return []
+    ruled_out = set()
+    if not dossier.owes_apology(now):
+        ruled_out.add(Action.APOLOGISE)
+    if dossier.rating is not None:
+        ruled_out.add(Action.RATE)
+    if dossier.decision is None:
+        ruled_out.add(Action.MARK_RESULT_READY)
+    return [a.slug for a in allowed_actions(dossier.status, kind) if a not in ruled_out]
+
+
+def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -> dict[str, Any]:
+    """The dossier with what the viewer may do next (`allowed_actions`, for their kind of actor)."""
+    kind = None if viewer is None else ("applicant" if access.is_applicant(viewer) else "officer")
+    record = to_record(dossier)
+    return {
+        **{name: record[name] for name in _AS_RECORDED},
+        "procedure": {"code": dossier.procedure_code, "name": dossier.procedure_name},
+        "channel_code": dossier.channel.national_code,
+        "status_code": dossier.status.national_code,
+        "appointment_date": dossier.appointment_at.astimezone(VN_TZ).date().isoformat(),
+        "owes_apology": dossier.owes_apology(now),
+        "allowed_actions": _next_actions(dossier, now, kind),
+        "version": dossier.version,
+    }
+
+
+def history_view(dossier_id: str, entries: list[HistoryEntry], viewer: Actor) -> dict[str, Any]:
+    """Every change, oldest first. Applicants do not see officer-internal notes, officers' ids or request ids."""
+    insider = access.sees_internal_notes(viewer)
+    return {
+        "dossier_id": dossier_id,
+        "entries": [
+            {
+                "version": entry.version,
+                "at": iso_utc(entry.at),
+                "action": entry.action.replace("_", "-"),
+                "from_status": entry.from_status,
+                "to_status": entry.to_status,
+                "actor": {
+                    "role": entry.actor.role,
+                    "name": entry.actor.display_name,
+                    "agency_code": entry.actor.agency_code,
+                    **({"id": entry.actor.user_id} if insider else {}),
+                },
+                "note": entry.note if insider or not entry.internal else None,
+                "internal": entry.internal,
+                **({"request_id": entry.request_id} if insider else {}),
+            }
+            for entry in entries
+        ],
+    }

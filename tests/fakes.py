@@ -1,0 +1,263 @@
+"""In-memory fakes of the ports (`chalicelib/services/ports.py`) and the outside parties, for fast use-case tests.
+
+They keep the promises the real adapters keep: a unit of work commits all its writes or none, a stale version
+is a `VersionConflictError`, an Idempotency-Key or a once-only record written twice fails its condition, and the
+outbox holds each committed event. State is held in one `InMemoryTables`, which a unit of work and the reader share.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from chalicelib.domain.calendar import DAY_OFF, WORKING_DAY, DeclaredDay, WorkingCalendar
+from chalicelib.domain.catalogue import Agency, Procedure
+from chalicelib.domain.dossier import Dossier
+from chalicelib.domain.errors import (
+    AlreadyRecordedError,
+    IdempotencyKeyRaceError,
+    NotFoundError,
+    VersionConflictError,
+)
+from chalicelib.domain.events import DomainEvent, iso_utc
+from chalicelib.domain.history import HistoryEntry
+from chalicelib.domain.idempotency import RememberedResponse
+from chalicelib.integrations.documents import PresignedUpload, StoredObject
+from chalicelib.integrations.event_bus import OutgoingEvent
+from chalicelib.services.ports import Cursor, Page
+
+
+class InMemoryCatalogue:
+    def __init__(self, agencies: Sequence[Agency] = (), procedures: Sequence[Procedure] = ()) -> None:
+        self.agencies = {a.code: a for a in agencies}
+        self.procedures = {p.code: p for p in procedures}
+
+    def agency(self, code: str) -> Agency:
+        if code not in self.agencies:
+            raise NotFoundError(f"No agency with code {code}.", code="AGENCY_NOT_FOUND")
+        return self.agencies[code]
+
+    def procedure(self, code: str) -> Procedure:
+        if code not in self.procedures:
+            raise NotFoundError(f"No procedure with code {code}.", code="PROCEDURE_NOT_FOUND")
+        return self.procedures[code]
+
+    def agency_codes(self) -> list[str]:
+        return sorted(self.agencies)
+
+
+@dataclass
+class InMemoryTables:
+    """What the dossiers table holds: dossiers at their versions, history, outbox, sequences, remembered answers."""
+
+    dossiers: dict[str, Dossier] = field(default_factory=dict)
+    history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
+    outbox: list[DomainEvent] = field(default_factory=list)
+    watch_keys: set[str] = field(default_factory=set)
+    sequences: Counter[str] = field(default_factory=Counter)
+    remembered: dict[tuple[str, str], RememberedResponse] = field(default_factory=dict)
+    commits: int = 0
+
+
+def _page(dossiers: list[Dossier], limit: int, cursor: Cursor | None, index: str, partition: str,
+          sort_key: Callable[[Dossier], str], descending: bool) -> Page:
+    """Pages with cursors shaped like DynamoDB's last evaluated keys, so the use cases' cursor checks apply."""
+    ordered = sorted(dossiers, key=lambda d: (sort_key(d), d.id), reverse=descending)
+    if cursor is not None:
+        after = (cursor[index]["S"], cursor["pk"]["S"].removeprefix("DOSSIER#"))
+        ordered = [d for d in ordered if ((sort_key(d), d.id) < after if descending else (sort_key(d), d.id) > after)]
+    page = ordered[:limit]
+    if len(ordered) <= limit or not page:
+        return page, None
+    last = page[-1]
+    name = {"submitted_at": "submitted_at", "due_at": "due_at"}[index]
+    return page, {"pk": {"S": f"DOSSIER#{last.id}"}, "sk": {"S": "DOSSIER"}, partition: {"S": _partition_value(last, partition)},
+                  name: {"S": sort_key(last)}}
+
+
+def _partition_value(dossier: Dossier, partition: str) -> str:
+    return {"owner_id": dossier.owner_id, "agency_code": dossier.agency_code,
+            "agency_status": f"{dossier.agency_code}#{dossier.status.value}", "due_agency": dossier.agency_code}[partition]
+
+
+class InMemoryDossiers:
+    """`DossierReader` over `InMemoryTables`."""
+
+    def __init__(self, tables: InMemoryTables) -> None:
+        self.tables = tables
+
+    def get(self, dossier_id: str) -> Dossier | None:
+        found = self.tables.dossiers.get(dossier_id)
+        return copy.deepcopy(found) if found is not None else None
+
+    def history(self, dossier_id: str) -> list[HistoryEntry]:
+        return list(self.tables.history.get(dossier_id, []))
+
+    def list_for_owner(self, owner_id: str, limit: int, cursor: Cursor | None) -> Page:
+        mine = [d for d in self.tables.dossiers.values() if d.owner_id == owner_id]
+        return _page(mine, limit, cursor, "submitted_at", "owner_id", lambda d: iso_utc(d.submitted_at), True)
+
+    def list_for_agency(self, agency_code: str, status: str | None, limit: int, cursor: Cursor | None) -> Page:
+        theirs = [d for d in self.tables.dossiers.values()
+                  if d.agency_code == agency_code and (status is None or d.status.value == status)]
+        partition = "agency_status" if status else "agency_code"
+        return _page(theirs, limit, cursor, "submitted_at", partition, lambda d: iso_utc(d.submitted_at), True)
+
+    def list_due(self, agency_code: str, due_before: str, limit: int, cursor: Cursor | None,
+                 status: str | None = None) -> Page:
+        due = [d for d in self.tables.dossiers.values()
+               if d.agency_code == agency_code and d.is_open and d.due_at is not None and iso_utc(d.due_at) < due_before
+               and (status is None or d.status.value == status)]
+        return _page(due, limit, cursor, "due_at", "due_agency", lambda d: iso_utc(d.due_at or d.submitted_at), False)
+
+
+class InMemoryUnitOfWork:
+    """`UnitOfWork` over `InMemoryTables`: writes are staged and applied together at commit, or not at all."""
+
+    def __init__(self, tables: InMemoryTables, catalogue: InMemoryCatalogue) -> None:
+        self.tables = tables
+        self._catalogue = catalogue
+        self._staged: list[Callable[[], None]] = []
+        self._checks: list[Callable[[], None]] = []
+
+    @property
+    def catalogue(self) -> InMemoryCatalogue:
+        return self._catalogue
+
+    def get_dossier(self, dossier_id: str) -> Dossier | None:
+        return InMemoryDossiers(self.tables).get(dossier_id)
+
+    def remembered(self, owner_id: str, key: str) -> RememberedResponse | None:
+        return self.tables.remembered.get((owner_id, key))
+
+    def next_sequence(self, agency_code: str, day: date) -> int:
+        self.tables.sequences[f"{agency_code}#{day:%y%m%d}"] += 1  # not transactional, as on DynamoDB
+        return self.tables.sequences[f"{agency_code}#{day:%y%m%d}"]
+
+    def add_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
+        def exists_not() -> None:
+            if dossier.id in self.tables.dossiers:
+                raise VersionConflictError("exists")
+        self._stage_dossier(dossier, entry, exists_not)
+
+    def update_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
+        def same_version() -> None:
+            stored = self.tables.dossiers.get(dossier.id)
+            if stored is None or stored.version != dossier.version:
+                raise VersionConflictError("The dossier changed meanwhile.")
+        self._stage_dossier(dossier, entry, same_version)
+
+    def _stage_dossier(self, dossier: Dossier, entry: HistoryEntry, check: Callable[[], None]) -> None:
+        saved = replace(copy.deepcopy(dossier), version=entry.version, events=[])
+        events = list(dossier.events)
+        dossier.events.clear()
+        self._checks.append(check)
+
+        def apply() -> None:
+            self.tables.dossiers[saved.id] = saved
+            self.tables.history.setdefault(saved.id, []).append(entry)
+            self.tables.outbox.extend(events)
+        self._staged.append(apply)
+
+    def add_watch_event(self, dossier_id: str, key: str, event: DomainEvent) -> None:
+        full_key = f"{dossier_id}#{key}"
+
+        def once() -> None:
+            if full_key in self.tables.watch_keys:
+                raise AlreadyRecordedError("this warning was recorded before")
+        self._checks.append(once)
+
+        def apply() -> None:
+            self.tables.watch_keys.add(full_key)
+            self.tables.outbox.append(event)
+        self._staged.append(apply)
+
+    def remember(self, owner_id: str, key: str, response: RememberedResponse, now: datetime) -> None:
+        def unused() -> None:
+            if (owner_id, key) in self.tables.remembered:
+                raise IdempotencyKeyRaceError("same Idempotency-Key committed concurrently")
+        self._checks.append(unused)
+        self._staged.append(lambda: self.tables.remembered.__setitem__((owner_id, key), response))
+
+    def commit(self) -> None:
+        checks, staged, self._checks, self._staged = self._checks, self._staged, [], []
+        for check in checks:
+            check()  # any failure: nothing below runs, as a cancelled transaction writes nothing
+        for apply in staged:
+            apply()
+        self.tables.commits += 1
+
+
+class InMemoryCalendars:
+    def __init__(self, province_root: str = "T46", days: Sequence[DeclaredDay] = ()) -> None:
+        self._root = province_root
+        self.days = {d.day: d for d in days}
+
+    @property
+    def province_root(self) -> str:
+        return self._root
+
+    def for_year(self, year: int) -> WorkingCalendar:
+        return WorkingCalendar(
+            days_off=frozenset(d.day for d in self.days.values() if d.kind == DAY_OFF),
+            working_days_on_weekend=frozenset(d.day for d in self.days.values() if d.kind == WORKING_DAY),
+        )
+
+    def declared_days(self) -> list[DeclaredDay]:
+        return sorted(self.days.values(), key=lambda d: d.day)
+
+    def declare(self, declared: DeclaredDay) -> None:
+        self.days[declared.day] = declared
+
+    def undeclare(self, day: date) -> None:
+        self.days.pop(day, None)
+
+
+class InMemoryDocuments:
+    """`DocumentStore`: presigning records the declaration; `put` stands in for the applicant's upload."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, StoredObject] = {}
+
+    def presign_upload(self, key: str, content_type: str, size: int, sha256_b64: str) -> PresignedUpload:
+        return PresignedUpload(url=f"memory://{key}", method="PUT", headers={"Content-Type": content_type},
+                               expires_at=datetime.max)
+
+    def put(self, key: str, size: int, sha256_b64: str, content_type: str = "application/pdf") -> None:
+        self.objects[key] = StoredObject(size=size, sha256=sha256_b64, content_type=content_type)
+
+    def describe(self, key: str) -> StoredObject | None:
+        return self.objects.get(key)
+
+    def presign_download(self, key: str) -> str:
+        return f"memory://{key}"
+
+
+class InMemoryBus:
+    """`Publisher`: accepts every event, except the positions told to fail (once each)."""
+
+    def __init__(self) -> None:
+        self.published: list[OutgoingEvent] = []
+        self.fail_next: set[int] = set()
+
+    def publish(self, events: Sequence[OutgoingEvent]) -> list[int]:
+        failed, self.fail_next = sorted(p for p in self.fail_next if p < len(events)), set()
+        self.published += [event for position, event in enumerate(events) if position not in failed]
+        return failed
+
+
+def fake_adapters(catalogue: InMemoryCatalogue, tables: InMemoryTables | None = None) -> dict[str, Any]:
+    """Everything a `Container(settings, adapters=...)` needs to run the use cases without AWS."""
+    tables = tables or InMemoryTables()
+    return {
+        "catalogue": catalogue,
+        "dossiers": InMemoryDossiers(tables),
+        "unit_of_work": lambda: InMemoryUnitOfWork(tables, catalogue),
+        "calendars": InMemoryCalendars(),
+        "documents": InMemoryDocuments(),
+        "publisher": InMemoryBus(),
+    }

@@ -1,0 +1,244 @@
+"""The use cases on in-memory fakes (`tests/fakes.py`): submission, actions, reads, the deadline watch, the
+calendar. No I/O: these run in milliseconds; the same flows run on DynamoDB Local in tests/integration."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.actions import ActOnDossier
+from chalicelib.domain.calendar import DAY_OFF, WorkingCalendar
+from chalicelib.domain.catalogue import DocumentType, FeeLine, Procedure
+from chalicelib.domain.dossier import Document, SubmitDossier
+from chalicelib.domain.errors import ForbiddenError, NotFoundError, RuleViolationError, VersionConflictError
+from chalicelib.domain.history import Actor
+from chalicelib.domain.lifecycle import Action
+from chalicelib.domain.vocabulary import AgencyLevel, Channel, OnlineForm, ResultDelivery, Status
+from chalicelib.services import calendar, queries
+from chalicelib.services.deadline_watch import watch_deadlines
+from chalicelib.services.lifecycle import act_on_dossier
+from chalicelib.services.submission import Submitted, submit_dossier
+from tests.fakes import (
+    InMemoryCalendars,
+    InMemoryCatalogue,
+    InMemoryDossiers,
+    InMemoryTables,
+    InMemoryUnitOfWork,
+)
+from tests.unit.test_actions import CITIZEN, COMMUNE, OFFICER, OFFICER_ELSEWHERE, OTHER_COMMUNE, OWNER, STRANGER, vn
+
+BIRTH = Procedure(
+    code="1.001193", name="Đăng ký khai sinh", field="Hộ tịch", level=AgencyLevel.COMMUNE, department=None,
+    online_form=OnlineForm.FULL, internal=False, fees=(FeeLine("Lệ phí", 0),), processing_days=3,
+    required_documents=(DocumentType("to_khai", "Tờ khai"),), postal_result=True,
+)
+CAL = WorkingCalendar()
+
+
+class World:
+    """One province's worth of fakes, and the use cases called as the handlers call them."""
+
+    def __init__(self) -> None:
+        self.catalogue = InMemoryCatalogue([COMMUNE, OTHER_COMMUNE], [BIRTH])
+        self.tables = InMemoryTables()
+        self.dossiers = InMemoryDossiers(self.tables)
+        self.ids = (f"{n:032x}" for n in itertools.count(1))
+
+    def uow(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.tables, self.catalogue)
+
+    def submit(self, *, owner: Actor = OWNER, key: str | None = None, body_hash: str = "h1",
+               agency: str = COMMUNE.code, at: Any = None) -> Submitted:
+        cmd = SubmitDossier(
+            owner_id=owner.user_id, procedure_code=BIRTH.code, agency_code=agency, channel=Channel.ONLINE,
+            applicant=CITIZEN, documents=(Document("to_khai", "Tờ khai"),), result_delivery=ResultDelivery.ONLINE,
+        )
+        return submit_dossier(
+            cmd, self.uow(), actor=owner, calendar_for=lambda _: CAL, now=at or vn(2, 8), new_id=lambda: next(self.ids),
+            render=lambda d: {"id": d.id, "code": d.code, "version": d.version}, idempotency_key=key, body_hash=body_hash,
+        )
+
+    def act(self, dossier_id: str, action: Action, actor: Actor, version: int, at: Any = None, **params: Any) -> Any:
+        cmd = ActOnDossier(dossier_id, action, version, params)
+        return act_on_dossier(cmd, self.uow(), actor=actor, calendar_for=lambda _: CAL, now=at or vn(2, 9),
+                              new_id=lambda: next(self.ids))
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+# --- submission ------------------------------------------------------------------------------------------
+
+
+def test_a_submission_commits_the_dossier_its_history_and_its_event_together(world: World) -> None:
+    answer = world.submit()
+    assert answer.status_code == 201 and not answer.replayed
+    stored = world.tables.dossiers[answer.body["id"]]
+    assert (stored.status, stored.version, stored.code) == (Status.REGISTERED, 1, f"{COMMUNE.code}-261102-0001")
+    assert [e.action for e in world.tables.history[stored.id]] == ["submit"]
+    assert [e.event_type for e in world.tables.outbox] == ["DossierSubmitted"]
+    assert world.tables.commits == 1
+
+
+def test_numbers_are_dense_per_agency_and_day(world: World) -> None:
+    codes = [world.submit().body["code"] for _ in range(3)]
+    assert [c.rsplit("-", 1)[1] for c in codes] == ["0001", "0002", "0003"]
+
+
+def test_an_idempotency_key_replays_the_first_answer_without_a_second_dossier(world: World) -> None:
+    first = world.submit(key="k1")
+    again = world.submit(key="k1")
+    assert again.replayed and again.body == first.body
+    assert len(world.tables.dossiers) == 1 and len(world.tables.outbox) == 1
+
+
+def test_a_key_reused_with_another_body_is_refused(world: World) -> None:
+    world.submit(key="k1", body_hash="h1")
+    with pytest.raises(RuleViolationError) as caught:
+        world.submit(key="k1", body_hash="h2")
+    assert caught.value.code == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_the_same_key_from_another_applicant_is_another_request(world: World) -> None:
+    world.submit(key="k1")
+    world.submit(key="k1", owner=STRANGER)
+    assert len(world.tables.dossiers) == 2
+
+
+def test_a_refused_submission_takes_no_number_and_writes_nothing(world: World) -> None:
+    with pytest.raises(NotFoundError):
+        world.submit(agency="T46.NOWHERE")
+    assert not world.tables.sequences and not world.tables.dossiers and world.tables.commits == 0
+
+
+def test_a_lost_race_on_the_key_answers_with_the_winners_response(world: World) -> None:
+    """Two requests with one key pass the first read together; the loser's transaction fails on the key and it
+    answers what the winner remembered (the loser's number is a gap, as the law allows)."""
+    uow = world.uow()
+    original_remembered = uow.remembered
+    winner: dict[str, Any] = {}
+
+    def racing_read(owner_id: str, key: str) -> Any:
+        if not winner:  # the first read of the loser: the winner commits right now
+            winner["answer"] = world.submit(key=key)
+            return None
+        return original_remembered(owner_id, key)
+
+    uow.remembered = racing_read  # type: ignore[method-assign]
+    cmd = SubmitDossier(owner_id=OWNER.user_id, procedure_code=BIRTH.code, agency_code=COMMUNE.code,
+                        channel=Channel.ONLINE, applicant=CITIZEN, documents=(Document("to_khai", "Tờ khai"),),
+                        result_delivery=ResultDelivery.ONLINE)
+    loser = submit_dossier(cmd, uow, actor=OWNER, calendar_for=lambda _: CAL, now=vn(2, 8), new_id=lambda: next(world.ids),
+                           render=lambda d: {"id": d.id}, idempotency_key="k1", body_hash="h1")
+    assert loser.replayed and loser.body == winner["answer"].body
+    assert len(world.tables.dossiers) == 1
+
+
+# --- actions ---------------------------------------------------------------------------------------------
+
+
+def test_an_action_moves_the_dossier_and_returns_it_at_its_new_version(world: World) -> None:
+    dossier_id = world.submit().body["id"]
+    received = world.act(dossier_id, Action.RECEIVE, OFFICER, version=1)
+    assert (received.status, received.version) == (Status.RECEIVED, 2)
+    assert world.tables.dossiers[dossier_id].version == 2
+    assert [e.event_type for e in world.tables.outbox][-1] == "DossierReceived"
+
+
+def test_a_racing_officer_loses_and_is_told_the_current_version(world: World) -> None:
+    dossier_id = world.submit().body["id"]
+    world.act(dossier_id, Action.RECEIVE, OFFICER, version=1)
+    with pytest.raises(VersionConflictError) as caught:
+        world.act(dossier_id, Action.REFUSE_AT_DOOR, OFFICER, version=1, reason="Thiếu giấy tờ")
+    assert caught.value.details["current_version"] == 2
+    assert caught.value.details["current_status"] == "received"
+    assert len(world.tables.history[dossier_id]) == 2  # the loser wrote nothing
+
+
+def test_an_officer_of_another_agency_cannot_act(world: World) -> None:
+    dossier_id = world.submit().body["id"]
+    with pytest.raises(ForbiddenError) as caught:
+        world.act(dossier_id, Action.RECEIVE, OFFICER_ELSEWHERE, version=1)
+    assert caught.value.code == "AGENCY_OUT_OF_SCOPE"
+
+
+def test_acting_on_an_unknown_dossier_is_not_found(world: World) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        world.act("f" * 32, Action.RECEIVE, OFFICER, version=1)
+    assert caught.value.code == "DOSSIER_NOT_FOUND"
+
+
+# --- reads -----------------------------------------------------------------------------------------------
+
+
+def test_others_dossiers_are_not_found_rather_than_forbidden(world: World) -> None:
+    dossier_id = world.submit().body["id"]
+    assert queries.readable_dossier(dossier_id, OWNER, world.dossiers).id == dossier_id
+    with pytest.raises(NotFoundError):
+        queries.readable_dossier(dossier_id, STRANGER, world.dossiers)
+
+
+def test_an_applicant_pages_through_their_own_dossiers_newest_first(world: World) -> None:
+    ids = [world.submit(at=vn(2, 8 + n)).body["id"] for n in range(5)]
+    world.submit(owner=STRANGER)
+    seen, cursor = [], None
+    while True:
+        page, cursor = queries.list_my_dossiers(OWNER, 2, cursor, world.dossiers)
+        seen += [d.id for d in page]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+
+
+def test_the_work_queue_lists_most_urgent_first_when_overdue(world: World) -> None:
+    for n in range(3):
+        dossier_id = world.submit(at=vn(2, 8 + n)).body["id"]
+        world.act(dossier_id, Action.RECEIVE, OFFICER, version=1, at=vn(2, 8 + n, 30))
+    page, _ = queries.work_queue(COMMUNE.code, OFFICER, world.catalogue, world.dossiers, status=None, due_before=None,
+                                 overdue=True, limit=10, cursor=None, now=vn(20, 9))
+    assert [d.due_at for d in page] == sorted(d.due_at for d in page) and len(page) == 3
+
+
+# --- the deadline watch ----------------------------------------------------------------------------------
+
+
+def test_the_watch_warns_once_per_due_time(world: World) -> None:
+    dossier_id = world.submit().body["id"]
+    world.act(dossier_id, Action.RECEIVE, OFFICER, version=1)
+    first = watch_deadlines(world.uow, world.dossiers, world.catalogue.agency_codes(), CAL, now=vn(20, 7))
+    again = watch_deadlines(world.uow, world.dossiers, world.catalogue.agency_codes(), CAL, now=vn(20, 8))
+    assert (first.overdue, again.overdue, again.already_warned) == (1, 0, 1)
+    assert [e.event_type for e in world.tables.outbox].count("DossierOverdue") == 1
+
+
+# --- the calendar ----------------------------------------------------------------------------------------
+
+
+def test_declared_days_count_at_once_and_can_be_withdrawn() -> None:
+    calendars = InMemoryCalendars()
+    days = calendar.declare_day(date(2026, 11, 3), DAY_OFF, "Bão", calendars)
+    assert [d.day for d in days] == [date(2026, 11, 3)]
+    assert not calendars.for_year(2026).is_working_day(date(2026, 11, 3))
+    assert calendar.undeclare_day(date(2026, 11, 3), calendars) == []
+
+
+# --- the composition root takes fakes ---------------------------------------------------------------------
+
+
+def test_the_container_hands_out_the_fakes_it_is_given_and_builds_nothing_real() -> None:
+    from chalicelib.bootstrap import Container
+    from chalicelib.settings import Settings
+    from tests.fakes import fake_adapters
+
+    adapters = fake_adapters(InMemoryCatalogue([COMMUNE], [BIRTH]))
+    c = Container(Settings.from_env({"JWT_KEY": "k" * 32}), adapters=adapters)
+    assert c.catalogue is adapters["catalogue"] and c.dossiers is adapters["dossiers"]
+    assert isinstance(c.unit_of_work(), InMemoryUnitOfWork)
+    assert "_tables" not in c.__dict__  # no pynamodb model was bound to any table
+    with pytest.raises(ValueError):
+        Container(Settings.from_env({}), adapters={"nonsense": object()})
