@@ -18,7 +18,7 @@ from chalicelib.domain.catalogue import province_root_code
 from chalicelib.ids import new_id
 from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
-from chalicelib.services.ports import Calendars, Catalogue, DossierReader, UnitOfWork
+from chalicelib.services.ports import Calendars, Catalogue, Counters, DossierReader, UnitOfWork
 from chalicelib.settings import Settings
 from chalicelib.store.calendar import CalendarRepository
 from chalicelib.store.catalogue import CatalogueRepository
@@ -73,7 +73,7 @@ class Container:
         return Connection(region=self.settings.region)
 
     @cached_property
-    def counters(self) -> CounterStore:
+    def counters(self) -> Counters:
         return CounterStore(self.dynamodb, self.now)
 
     @cached_property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -31,24 +32,6 @@ from .history import Actor
 from .lifecycle import ENDS_PROCESSING, Action, actor_of, allowed_actions, next_status
 from .timeliness import ClockFacts, Supplement, Verdict, deadline, judge
 from .vocabulary import Rating, ResultDelivery, Status
-
-EVENT_OF: dict[Action, str] = {
-    Action.RECEIVE: EventType.DOSSIER_RECEIVED,
-    Action.REFUSE_AT_DOOR: EventType.DOSSIER_REFUSED_AT_DOOR,
-    Action.REQUEST_SUPPLEMENT: EventType.SUPPLEMENT_REQUESTED,
-    Action.RESUBMIT_SUPPLEMENT: EventType.SUPPLEMENT_RESUBMITTED,
-    Action.START_PROCESSING: EventType.PROCESSING_STARTED,
-    Action.TRANSFER: EventType.DOSSIER_TRANSFERRED,
-    Action.REQUEST_FEES: EventType.FEES_REQUESTED,
-    Action.CONFIRM_FEES: EventType.FEES_CONFIRMED,
-    Action.APPROVE: EventType.DOSSIER_APPROVED,
-    Action.STOP: EventType.PROCESSING_STOPPED,
-    Action.MARK_RESULT_READY: EventType.RESULT_READY,
-    Action.RETURN_RESULT: EventType.RESULT_RETURNED,
-    Action.APOLOGISE: EventType.APOLOGY_ISSUED,
-    Action.WITHDRAW: EventType.DOSSIER_WITHDRAWN,
-    Action.RATE: EventType.DOSSIER_RATED,
-}
 
 INTERNAL_NOTE_ACTIONS = frozenset({Action.TRANSFER, Action.APPROVE, Action.START_PROCESSING})
 """Officer notes on these stay internal: the applicant's history view does not show them."""
@@ -94,13 +77,6 @@ def clock_facts(dossier: Dossier) -> ClockFacts:
     )
 
 
-def _require(value: Any, name: str, action: Action) -> Any:
-    if value in (None, ""):
-        raise RuleViolationError(f"Thiếu '{name}' cho thao tác '{action.slug}'. ({name} is required.)",
-                                 code="PARAMETER_REQUIRED", details={"parameter": name})
-    return value
-
-
 def act(
     dossier: Dossier,
     cmd: ActOnDossier,
@@ -120,76 +96,8 @@ def act(
     before = dossier.status
     after = next_status(before, cmd.action)
     params = cmd.params
-    payload: Payload = NO_PAYLOAD
-    match cmd.action:
-        case Action.RECEIVE:
-            _start_clock(dossier, now, calendar)
-        case Action.REFUSE_AT_DOOR | Action.STOP:
-            dossier.reason = _require(params.get("reason"), "reason", cmd.action)
-            payload = Reason(dossier.reason)
-        case Action.REQUEST_SUPPLEMENT:
-            missing = _require(params.get("missing"), "missing", cmd.action)
-            dossier.supplements.append(SupplementRecord(requested_at=now, missing=missing))
-            payload = SupplementRequest(missing=missing, supplement_count=len(dossier.supplements))
-        case Action.RESUBMIT_SUPPLEMENT:
-            dossier.supplements[-1].resubmitted_at = now
-            if dossier.received_at is None:  # asked before receipt: the resubmission is taken as receipt
-                _start_clock(dossier, now, calendar)
-            else:
-                dossier.due_at = deadline(clock_facts(dossier), now, calendar)
-        case Action.TRANSFER:
-            if target_agency is None:
-                raise RuleViolationError("Cần cơ quan nhận. (to_agency is required.)", code="PARAMETER_REQUIRED")
-            if target_agency.code == dossier.agency_code:
-                raise RuleViolationError("Không thể chuyển cho chính cơ quan đang giữ hồ sơ. (Same agency.)",
-                                         code="TRANSFER_TO_SELF")
-            payload = Transfer(from_agency=dossier.agency_code, to_agency=target_agency.code)
-            dossier.agency_code = target_agency.code  # the clock keeps running: liên thông
-            dossier.agency_path = target_agency.path
-            dossier.agency_level = target_agency.level.value
-        case Action.REQUEST_FEES:
-            payload = FeesDue(amount=dossier.fees_total)
-        case Action.APPROVE:
-            dossier.decision = "approved"
-        case Action.MARK_RESULT_READY:
-            if dossier.decision != "approved":
-                raise ConflictError("Hồ sơ chưa được phê duyệt. (Approve the dossier before its result is ready.)",
-                                    code="DECISION_MISSING")
-            dossier.result_reference = _require(params.get("result_reference"), "result_reference", cmd.action)
-            dossier.result_file_key = params.get("result_file_key")
-            payload = ResultMade(electronic_result=dossier.result_file_key is not None)
-        case Action.RETURN_RESULT:
-            via = ResultDelivery(_require(params.get("via"), "via", cmd.action))
-            directives.enforce("return", directives.Facts(
-                business_day=business_date(now), channel=dossier.channel, applicant_kind=dossier.applicant.kind,
-                procedure_internal=False, online_form=dossier.online_form, returned_via=via,
-                fees_total=dossier.fees_total, paid_online_total=dossier.paid_online_total,
-            ))
-            dossier.returned_via = via.value
-            payload = ResultHandedOver(via=via)
-        case Action.APOLOGISE:
-            if not dossier.owes_apology(now):
-                raise ConflictError("Hồ sơ chưa quá hạn nên không cần thư xin lỗi. (The dossier is not late.)",
-                                    code="NOT_LATE")
-            new_day = date.fromisoformat(_require(params.get("new_appointment_date"), "new_appointment_date", cmd.action))
-            if new_day <= business_date(now) or not calendar.is_working_day(new_day):
-                raise RuleViolationError("Ngày hẹn mới phải là một ngày làm việc sau hôm nay. "
-                                         "(The new appointment must be a future working day.)",
-                                         code="APPOINTMENT_INVALID")
-            dossier.appointment_at = calendar.closing(new_day)
-            dossier.due_at = dossier.appointment_at
-            dossier.apologies += 1
-            payload = Apology(new_appointment_date=new_day)
-        case Action.WITHDRAW:
-            payload = Withdrawal(reason=params.get("reason"))
-        case Action.RATE:
-            if dossier.rating is not None:
-                raise ConflictError("Bạn đã đánh giá hồ sơ này. (Already rated.)", code="ALREADY_RATED")
-            dossier.rating = _require(params.get("rating"), "rating", cmd.action)
-            dossier.rating_comment = params.get("comment")
-            payload = Rated(rating=Rating(dossier.rating))
-        case _:
-            pass
+    effect = EFFECTS[cmd.action]
+    payload = effect.apply(dossier, Step(cmd.action, params, now, calendar, target_agency))
     dossier.status = after
     on_time: bool | None = None
     if after in ENDS_PROCESSING and dossier.finished_at is None:
@@ -201,7 +109,7 @@ def act(
     officer = actor.role == "officer"
     dossier.events.append(
         change_event(
-            dossier, EVENT_OF[cmd.action], event_id=event_id, now=now, from_status=before,
+            dossier, effect.event_type, event_id=event_id, now=now, from_status=before,
             actor_id=actor.user_id if officer else None, actor_name=actor.display_name if officer else None,
             actor_role=actor.role, on_time=on_time, payload=payload,
         )
@@ -215,6 +123,151 @@ def _start_clock(dossier: Dossier, now: datetime, calendar: WorkingCalendar) -> 
     dossier.appointment_at = calendar.appointment(now, dossier.legal_days)
     dossier.due_at = dossier.appointment_at
 
+
+# --- what each action does beyond its status: one small function per action, listed in `EFFECTS` ------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """What an action's effect may read: the command's parameters, the clock, the calendar, a looked-up agency."""
+
+    action: Action
+    params: dict[str, Any]
+    now: datetime
+    calendar: WorkingCalendar
+    target_agency: Agency | None = None
+
+    def required(self, name: str) -> Any:
+        value = self.params.get(name)
+        if value in (None, ""):
+            raise RuleViolationError(f"Thiếu '{name}' cho thao tác '{self.action.slug}'. ({name} is required.)",
+                                     code="PARAMETER_REQUIRED", details={"parameter": name})
+        return value
+
+
+def _nothing(dossier: Dossier, step: Step) -> Payload:
+    return NO_PAYLOAD
+
+
+def _receive(dossier: Dossier, step: Step) -> Payload:
+    _start_clock(dossier, step.now, step.calendar)
+    return NO_PAYLOAD
+
+
+def _with_reason(dossier: Dossier, step: Step) -> Payload:  # refusal at the door, stop
+    dossier.reason = step.required("reason")
+    return Reason(dossier.reason)
+
+
+def _request_supplement(dossier: Dossier, step: Step) -> Payload:
+    missing = step.required("missing")
+    dossier.supplements.append(SupplementRecord(requested_at=step.now, missing=missing))
+    return SupplementRequest(missing=missing, supplement_count=len(dossier.supplements))
+
+
+def _resubmit_supplement(dossier: Dossier, step: Step) -> Payload:
+    dossier.supplements[-1].resubmitted_at = step.now
+    if dossier.received_at is None:  # asked before receipt: the resubmission is taken as receipt
+        _start_clock(dossier, step.now, step.calendar)
+    else:
+        dossier.due_at = deadline(clock_facts(dossier), step.now, step.calendar)
+    return NO_PAYLOAD
+
+
+def _transfer(dossier: Dossier, step: Step) -> Payload:
+    target = step.target_agency
+    if target is None:
+        raise RuleViolationError("Cần cơ quan nhận. (to_agency is required.)", code="PARAMETER_REQUIRED")
+    if target.code == dossier.agency_code:
+        raise RuleViolationError("Không thể chuyển cho chính cơ quan đang giữ hồ sơ. (Same agency.)",
+                                 code="TRANSFER_TO_SELF")
+    payload = Transfer(from_agency=dossier.agency_code, to_agency=target.code)
+    dossier.agency_code = target.code  # the clock keeps running: liên thông
+    dossier.agency_path = target.path
+    dossier.agency_level = target.level.value
+    return payload
+
+
+def _request_fees(dossier: Dossier, step: Step) -> Payload:
+    return FeesDue(amount=dossier.fees_total)
+
+
+def _approve(dossier: Dossier, step: Step) -> Payload:
+    dossier.decision = "approved"
+    return NO_PAYLOAD
+
+
+def _mark_result_ready(dossier: Dossier, step: Step) -> Payload:
+    if dossier.decision != "approved":
+        raise ConflictError("Hồ sơ chưa được phê duyệt. (Approve the dossier before its result is ready.)",
+                            code="DECISION_MISSING")
+    dossier.result_reference = step.required("result_reference")
+    dossier.result_file_key = step.params.get("result_file_key")
+    return ResultMade(electronic_result=dossier.result_file_key is not None)
+
+
+def _return_result(dossier: Dossier, step: Step) -> Payload:
+    via = ResultDelivery(step.required("via"))
+    directives.enforce("return", directives.Facts(
+        business_day=business_date(step.now), channel=dossier.channel, applicant_kind=dossier.applicant.kind,
+        procedure_internal=False, online_form=dossier.online_form, returned_via=via,
+        fees_total=dossier.fees_total, paid_online_total=dossier.paid_online_total,
+    ))
+    dossier.returned_via = via.value
+    return ResultHandedOver(via=via)
+
+
+def _apologise(dossier: Dossier, step: Step) -> Payload:
+    if not dossier.owes_apology(step.now):
+        raise ConflictError("Hồ sơ chưa quá hạn nên không cần thư xin lỗi. (The dossier is not late.)", code="NOT_LATE")
+    new_day = date.fromisoformat(step.required("new_appointment_date"))
+    if new_day <= business_date(step.now) or not step.calendar.is_working_day(new_day):
+        raise RuleViolationError("Ngày hẹn mới phải là một ngày làm việc sau hôm nay. "
+                                 "(The new appointment must be a future working day.)", code="APPOINTMENT_INVALID")
+    dossier.appointment_at = step.calendar.closing(new_day)
+    dossier.due_at = dossier.appointment_at
+    dossier.apologies += 1
+    return Apology(new_appointment_date=new_day)
+
+
+def _withdraw(dossier: Dossier, step: Step) -> Payload:
+    return Withdrawal(reason=step.params.get("reason"))
+
+
+def _rate(dossier: Dossier, step: Step) -> Payload:
+    if dossier.rating is not None:
+        raise ConflictError("Bạn đã đánh giá hồ sơ này. (Already rated.)", code="ALREADY_RATED")
+    dossier.rating = step.required("rating")
+    dossier.rating_comment = step.params.get("comment")
+    return Rated(rating=Rating(dossier.rating))
+
+
+@dataclass(frozen=True)
+class Effect:
+    event_type: str
+    apply: Callable[[Dossier, Step], Payload]
+
+
+EFFECTS: dict[Action, Effect] = {
+    Action.RECEIVE: Effect(EventType.DOSSIER_RECEIVED, _receive),
+    Action.REFUSE_AT_DOOR: Effect(EventType.DOSSIER_REFUSED_AT_DOOR, _with_reason),
+    Action.REQUEST_SUPPLEMENT: Effect(EventType.SUPPLEMENT_REQUESTED, _request_supplement),
+    Action.RESUBMIT_SUPPLEMENT: Effect(EventType.SUPPLEMENT_RESUBMITTED, _resubmit_supplement),
+    Action.START_PROCESSING: Effect(EventType.PROCESSING_STARTED, _nothing),
+    Action.TRANSFER: Effect(EventType.DOSSIER_TRANSFERRED, _transfer),
+    Action.REQUEST_FEES: Effect(EventType.FEES_REQUESTED, _request_fees),
+    Action.CONFIRM_FEES: Effect(EventType.FEES_CONFIRMED, _nothing),
+    Action.APPROVE: Effect(EventType.DOSSIER_APPROVED, _approve),
+    Action.STOP: Effect(EventType.PROCESSING_STOPPED, _with_reason),
+    Action.MARK_RESULT_READY: Effect(EventType.RESULT_READY, _mark_result_ready),
+    Action.RETURN_RESULT: Effect(EventType.RESULT_RETURNED, _return_result),
+    Action.APOLOGISE: Effect(EventType.APOLOGY_ISSUED, _apologise),
+    Action.WITHDRAW: Effect(EventType.DOSSIER_WITHDRAWN, _withdraw),
+    Action.RATE: Effect(EventType.DOSSIER_RATED, _rate),
+}
+"""Each action's event and effect: a new action is a row here (and one in `lifecycle.TRANSITIONS`)."""
+
+EVENT_OF: dict[Action, str] = {action: effect.event_type for action, effect in EFFECTS.items()}
 
 
 def change_event(

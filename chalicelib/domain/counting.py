@@ -106,3 +106,14 @@ def total(ledger: Mapping[str, Deltas]) -> Deltas:
 def aggregate(events: Iterable[DomainEvent]) -> Deltas:
     """The counters a set of events amounts to: what a rebuild writes."""
     return total(fold(events))
+
+
+@dataclass
+class ApplyStats:
+    """What applying a batch's deltas did: the figures the consumer logs and the bench reports."""
+
+    events_applied: int = 0
+    events_skipped: int = 0  # already counted before (a redelivery)
+    transactions: int = 0
+    counter_writes: int = 0
+    marker_writes: int = 0

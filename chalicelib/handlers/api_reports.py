@@ -26,4 +26,5 @@ bp = Blueprint(__name__)
 def kpi() -> dict[str, Any]:
     actor = current_actor(bp)
     params = query_params(bp)
-    return queries.kpi_report(params["agency"], params["period"], actor, container().catalogue)
+    c = container()
+    return queries.kpi_report(params["agency"], params["period"], actor, c.catalogue, c.counters)

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.counting import fold
+from chalicelib.domain.counting import ApplyStats, fold
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.events import DomainEvent, from_detail, known_schema
-from chalicelib.store.counters import ApplyStats, CounterStore
+from chalicelib.services.ports import Counters
 from chalicelib.validation import validate
 
 
@@ -38,7 +38,7 @@ def parse(event: IncomingEvent) -> DomainEvent:
         raise ValidationError(f"not a {event.detail_type}: {exc}") from exc
 
 
-def count_batch(events: Sequence[IncomingEvent], counters: CounterStore) -> CountResult:
+def count_batch(events: Sequence[IncomingEvent], counters: Counters) -> CountResult:
     """Validate and type each event, fold the valid ones into per-event deltas and have the store apply them, each
     touched counter written once per transaction. Invalid messages are reported, not skipped: they go back to the
     queue and on to its DLQ."""

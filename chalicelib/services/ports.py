@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Protocol
 
 from chalicelib.domain.calendar import DeclaredDay, WorkingCalendar
 from chalicelib.domain.catalogue import Catalogue as Catalogue
+from chalicelib.domain.counting import ApplyStats, Deltas
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.history import HistoryEntry
@@ -54,3 +56,10 @@ class Calendars(Protocol):
     def declared_days(self) -> list[DeclaredDay]: ...
     def declare(self, declared: DeclaredDay) -> None: ...
     def undeclare(self, day: date) -> None: ...
+
+
+class Counters(Protocol):
+    """The compliance counters: a batch's per-event deltas applied exactly once, and sums read back by scope."""
+
+    def apply(self, ledger: Mapping[str, Deltas]) -> ApplyStats: ...
+    def read(self, scope: str, periods: Iterable[str]) -> dict[str, int]: ...

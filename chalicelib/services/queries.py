@@ -13,8 +13,7 @@ from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.kpi import filing_figures, lifecycle_figures, months_of_period
 from chalicelib.domain.vocabulary import Status
-from chalicelib.services.ports import Catalogue, Cursor, DossierReader, Page
-from chalicelib.store.counters import CounterStore
+from chalicelib.services.ports import Catalogue, Counters, Cursor, DossierReader, Page
 
 
 def readable_dossier(dossier_id: str, actor: Actor, dossiers: DossierReader) -> Dossier:
@@ -49,7 +48,7 @@ def list_my_dossiers(actor: Actor, limit: int, cursor: Cursor | None, dossiers: 
     return dossiers.list_for_owner(actor.user_id, limit, cursor)
 
 
-def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue) -> dict[str, Any]:
+def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue, counters: Counters) -> dict[str, Any]:
     try:
         months = months_of_period(period)
     except ValueError as exc:
@@ -59,7 +58,7 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
         ) from exc
     agency = catalogue.agency(agency_code)
     access.require_agency_scope(actor, agency, ("báo cáo", "reports"))
-    metrics = CounterStore.read(agency_scope(agency.code), months)
+    metrics = counters.read(agency_scope(agency.code), months)
     figures = filing_figures(metrics)
     lifecycle = lifecycle_figures(metrics)
     return {

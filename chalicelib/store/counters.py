@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.counting import CounterKey, Deltas
+from chalicelib.domain.counting import ApplyStats, CounterKey, Deltas
 from chalicelib.store.models import AppliedEventModel, CounterModel
 
 MAX_TRANSACTION_ACTIONS = 100
@@ -31,15 +30,6 @@ def counter_pk(scope: str, period: str) -> str:
 
 def marker_pk(event_id: str) -> str:
     return f"EVENT#{event_id}"
-
-
-@dataclass
-class ApplyStats:
-    events_applied: int = 0
-    events_skipped: int = 0  # already counted before (a redelivery)
-    transactions: int = 0
-    counter_writes: int = 0
-    marker_writes: int = 0
 
 
 def already_applied(event_ids: Iterable[str]) -> set[str]:

@@ -732,3 +732,11 @@ def test_illegal_action(make: Any, action: Action, allowed: list[str]) -> None:
     assert error.details["allowed_actions"] == [name.replace("_", "-") for name in allowed]
     assert error.details["current_status"] == subject.status.value
     assert error.details["action"] == action.slug
+
+
+def test_every_action_has_one_effect_and_one_event() -> None:
+    """Actions are rows: the state machine's table and the effects table name the same actions."""
+    from chalicelib.domain.actions import EFFECTS
+    from chalicelib.domain.lifecycle import TRANSITIONS
+
+    assert set(EFFECTS) == set(Action) == set(TRANSITIONS)

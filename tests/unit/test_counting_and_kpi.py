@@ -9,12 +9,12 @@ from datetime import datetime
 
 import pytest
 
-from chalicelib.domain.counting import CounterKey, aggregate, deltas, fold
+from chalicelib.domain.counting import ApplyStats, CounterKey, aggregate, deltas, fold
 from chalicelib.domain.events import DomainEvent, DossierSubmitted, from_detail
 from chalicelib.domain.kpi import FilingFigures, Ratio, filing_figures, months_of_period
 from chalicelib.domain.metrics import Metric
 from chalicelib.services.counting import IncomingEvent, count_batch
-from chalicelib.store.counters import MAX_TRANSACTION_ACTIONS, ApplyStats, plan_chunks
+from chalicelib.store.counters import MAX_TRANSACTION_ACTIONS, plan_chunks
 from chalicelib.topology import EventType
 from tests import samples
 
