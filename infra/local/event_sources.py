@@ -1,9 +1,12 @@
-"""An event-source runner: polls the DynamoDB stream and the SQS queues and invokes the Chalice handlers
-with Lambda-shaped events, as AWS's event-source mappings do, with the batch sizes, filters, partial
-batch responses, retries and dead-letter destinations configured in `chalicelib.topology`.
+"""The event-source runner: polls the DynamoDB stream and the SQS queues and invokes the Chalice handlers.
 
-Two local liberties, both on timing only: a failed SQS message is made visible again after
-`retry_delay_s` instead of the queue's full visibility timeout, and stream retries are immediate.
+Events are Lambda-shaped, as AWS's event-source mappings send them, with the batch sizes, batching windows,
+filters, partial batch responses, retries and dead-letter destinations configured in `chalicelib.topology`.
+
+Local liberties, all on timing or replay (the README lists them with their effect): a failed SQS message is
+visible again after `retry_delay_s` instead of the queue's visibility timeout; stream retries are immediate and
+a batch whose handler raises is retried whole, not bisected; stream checkpoints live in memory, so each start
+reads every shard from TRIM_HORIZON again; idle pollers sleep `idle_sleep_s` between polls.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Any
 from chalicelib import topology
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+# What one invocation may carry (Lambda's synchronous request payload); the queue mapping stops gathering before it.
+LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 
 
 def matches(pattern: Any, value: Any) -> bool:
@@ -161,49 +167,83 @@ class StreamPoller(_Poller):
 
 
 class QueuePoller(_Poller):
-    """One SQS queue → one handler, with batching window and partial batch responses."""
+    """One SQS queue → one handler, with the mapping's batching window and partial batch responses.
+
+    As AWS's mapping does, it gathers messages until the batch is full, the batching window has passed since the
+    first message arrived, or the next message would take the invocation's payload past its limit; then it invokes.
+    """
 
     def __init__(self, mapping: topology.QueueMapping, handler: Handler, *, sqs: Any, queue_url: str,
-                 queue_arn: str, region: str, retry_delay_s: int = 1, idle_sleep_s: float = 0.05) -> None:
+                 queue_arn: str, region: str, retry_delay_s: int = 1, idle_sleep_s: float = 0.05,
+                 gather_every_s: float = 0.05, payload_limit_bytes: int = LAMBDA_PAYLOAD_LIMIT_BYTES) -> None:
         super().__init__(f"queue:{mapping.function}", idle_sleep_s)
         self._mapping, self.handler, self._sqs = mapping, handler, sqs
         self._url, self._arn, self._region = queue_url, queue_arn, region
         self._retry_delay_s = retry_delay_s
+        self._gather_every_s = gather_every_s
+        self._payload_limit = payload_limit_bytes
+        self._held: list[dict[str, Any]] = []  # received, but past the last invocation's payload limit
 
-    def _receive(self) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = []
-        deadline = time.monotonic() + self._mapping.batching_window_s
-        while len(messages) < self._mapping.batch_size:
-            got = self._sqs.receive_message(
-                QueueUrl=self._url,
-                MaxNumberOfMessages=min(10, self._mapping.batch_size - len(messages)),
-                WaitTimeSeconds=0 if messages else 1,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            messages.extend(got)
-            if not got or time.monotonic() >= deadline:
-                break
-        return messages
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self._arn,
+            "awsRegion": self._region,
+        }
+
+    def _gather(self) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        payload = len('{"Records": []}')
+        incoming, self._held = self._held, []
+        window_ends = time.monotonic() + self._mapping.batching_window_s if incoming else None  # held: window starts now
+        while True:
+            for record in incoming:
+                size = len(json.dumps(record, ensure_ascii=False).encode()) + 2
+                if len(batch) >= self._mapping.batch_size or (batch and payload + size > self._payload_limit):
+                    # Kept in flight for the next invocation: handing it back to the queue would count as one
+                    # more receive towards the dead-letter queue's maxReceiveCount.
+                    self._held.append(record)
+                else:
+                    batch.append(record)
+                    payload += size
+            if self._held or len(batch) >= self._mapping.batch_size:
+                return batch
+            if window_ends is None:
+                wait_s = 1  # long poll for the first message; short enough for stop() to be prompt
+            else:
+                remaining = window_ends - time.monotonic()
+                if remaining <= 0:
+                    return batch
+                wait_s = min(1, int(remaining))  # SQS waits whole seconds: never past the window's end
+            incoming = [
+                self._record(m)
+                for m in self._sqs.receive_message(
+                    QueueUrl=self._url,
+                    MaxNumberOfMessages=min(10, self._mapping.batch_size - len(batch)),
+                    WaitTimeSeconds=wait_s,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            ]
+            if self._stop_event.is_set():
+                return []  # what was taken becomes visible again after its visibility timeout, as on AWS
+            if window_ends is None:
+                if not incoming:
+                    return []
+                window_ends = time.monotonic() + self._mapping.batching_window_s
+            elif not incoming and wait_s == 0:
+                self._stop_event.wait(min(self._gather_every_s, max(0.0, window_ends - time.monotonic())))
 
     def poll_once(self) -> bool:
-        messages = self._receive()
-        if not messages:
+        records = self._gather()
+        if not records:
             return False
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": m.get("MessageAttributes", {}),
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": self._arn,
-                "awsRegion": self._region,
-            }
-            for m in messages
-        ]
         self.invocations += 1
         try:
             failed = _failed_ids(self.handler({"Records": records}, None))

@@ -122,7 +122,7 @@ def _crash_test(stack: LocalStack, api: Api, admin_token: str, agency: str, *, a
         report = wait_for(lambda: api.kpi(agency, period, admin_token), lambda r: r["filed"]["total"] >= 1, 10)
         assert report["filed"]["total"] == 1
         assert len(calls) >= 2  # the crashed batch was delivered again
-        wait_for(lambda: None, lambda _: False, 1.5)  # let any duplicate publication reach the counters
+        wait_for(lambda: None, lambda _: False, 3.0)  # let any duplicate publication reach the counters (1 s window)
         assert api.kpi(agency, period, admin_token)["filed"]["total"] == 1
     finally:
         poller.handler = original
