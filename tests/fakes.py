@@ -20,8 +20,9 @@ from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import (
     AlreadyRecordedError,
     IdempotencyKeyRaceError,
-    NotFoundError,
     VersionConflictError,
+    agency_not_found,
+    procedure_not_found,
 )
 from chalicelib.domain.events import DomainEvent, iso_utc
 from chalicelib.domain.history import HistoryEntry
@@ -38,12 +39,12 @@ class InMemoryCatalogue:
 
     def agency(self, code: str) -> Agency:
         if code not in self.agencies:
-            raise NotFoundError(f"No agency with code {code}.", code="AGENCY_NOT_FOUND")
+            raise agency_not_found(code)
         return self.agencies[code]
 
     def procedure(self, code: str) -> Procedure:
         if code not in self.procedures:
-            raise NotFoundError(f"No procedure with code {code}.", code="PROCEDURE_NOT_FOUND")
+            raise procedure_not_found(code)
         return self.procedures[code]
 
     def agency_codes(self) -> list[str]:

@@ -90,3 +90,12 @@ class UpstreamUnavailableError(IntegrationError):
 def dossier_not_found(dossier_id: str) -> NotFoundError:
     """The one answer for a dossier that does not exist or that the caller may not see (ids cannot be probed)."""
     return NotFoundError(f"Không tìm thấy hồ sơ {dossier_id}. (Dossier not found.)", code="DOSSIER_NOT_FOUND")
+
+
+def agency_not_found(code: str) -> NotFoundError:
+    return NotFoundError(f"Không tìm thấy cơ quan có mã {code}. (No agency with code {code}.)", code="AGENCY_NOT_FOUND")
+
+
+def procedure_not_found(code: str) -> NotFoundError:
+    return NotFoundError(f"Không tìm thấy thủ tục có mã {code}. (No procedure with code {code}.)",
+                         code="PROCEDURE_NOT_FOUND")

@@ -22,10 +22,6 @@ from .events import iso_utc
 T = TypeVar("T")
 
 
-def iso_or_none(at: datetime | None) -> str | None:
-    return None if at is None else iso_utc(at)
-
-
 def encode(value: Any) -> Any:
     """`value` as JSON-able data."""
     if isinstance(value, datetime):

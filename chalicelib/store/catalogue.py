@@ -14,7 +14,7 @@ from chalicelib.domain.catalogue import (
     procedure_from_data,
     procedure_to_data,
 )
-from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.errors import agency_not_found, procedure_not_found
 from chalicelib.store.models import CatalogueModel
 
 # Keys of the catalogue table, in one place. Besides its own item, every agency has an entry in one listing
@@ -69,17 +69,13 @@ class CatalogueRepository:
     def agency(self, code: str) -> Agency:
         data = self._data(*agency_key(code))
         if data is None:
-            raise NotFoundError(
-                f"Không tìm thấy cơ quan có mã {code}. (No agency with code {code}.)", code="AGENCY_NOT_FOUND"
-            )
+            raise agency_not_found(code)
         return agency_from_data(data)
 
     def procedure(self, code: str) -> Procedure:
         data = self._data(f"PROCEDURE#{code}", "PROCEDURE")
         if data is None:
-            raise NotFoundError(
-                f"Không tìm thấy thủ tục có mã {code}. (No procedure with code {code}.)", code="PROCEDURE_NOT_FOUND"
-            )
+            raise procedure_not_found(code)
         return procedure_from_data(data)
 
     @staticmethod
