@@ -145,8 +145,11 @@ def describe(error: SchemaError) -> str:
         return f"is longer than {expected} characters"
     if keyword == "minLength":
         return f"is shorter than {expected} characters"
-    if keyword in ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "maxItems", "minItems", "type"):
-        return f"breaks {keyword} {expected}"
+    wording = {"type": "must be of type", "minimum": "must be at least", "maximum": "must be at most",
+               "exclusiveMinimum": "must be more than", "exclusiveMaximum": "must be less than",
+               "minItems": "must have at least this many items:", "maxItems": "must have at most this many items:"}
+    if keyword in wording:
+        return f"{wording[keyword]} {expected}"
     if keyword == "enum":
         return f"is not one of {clip(json.dumps(expected, ensure_ascii=False), 300)}"
     return clip(str(error.message), 200)
