@@ -8,7 +8,9 @@ from chalice import Chalice
 
 from chalicelib.handlers import (
     api_admin,
+    api_admin_directives,
     api_agencies,
+    api_catalogue,
     api_dev,
     api_dossiers,
     api_reports,
@@ -24,7 +26,9 @@ app.register_blueprint(api_system.bp)
 app.register_blueprint(api_dossiers.bp)
 app.register_blueprint(api_reports.bp)
 app.register_blueprint(api_agencies.bp)
+app.register_blueprint(api_catalogue.bp)
 app.register_blueprint(api_admin.bp)
+app.register_blueprint(api_admin_directives.bp)
 app.register_blueprint(api_uploads.bp)
 app.register_blueprint(events.bp)
 if os.environ.get("DVC_STAGE", "local") == "local":

@@ -18,13 +18,22 @@ from chalicelib.domain.catalogue import province_root_code
 from chalicelib.ids import new_id
 from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
-from chalicelib.services.ports import Calendars, Catalogue, Counters, DossierReader, UnitOfWork
+from chalicelib.services.ports import (
+    Calendars,
+    Catalogue,
+    CatalogueListings,
+    Counters,
+    DossierReader,
+    PaperFreeDaysStore,
+    UnitOfWork,
+)
 from chalicelib.settings import Settings
 from chalicelib.store.calendar import CalendarRepository
-from chalicelib.store.catalogue import CatalogueRepository
+from chalicelib.store.catalogue import CatalogueListingRepository, CatalogueRepository
 from chalicelib.store.counters import CounterStore
 from chalicelib.store.dossiers import DynamoDossiers
 from chalicelib.store.models import bind_models
+from chalicelib.store.paper_free_days import PaperFreeDaysRepository
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
 
 
@@ -33,8 +42,8 @@ def utc_now() -> datetime:
 
 
 # Adapters a test may hand in (an in-memory fake for each; see tests/fakes.py); anything not given is built for real.
-SWAPPABLE = frozenset({"catalogue", "dossiers", "calendars", "counters", "publisher", "documents", "jwt_key",
-                       "unit_of_work"})
+SWAPPABLE = frozenset({"catalogue", "listings", "dossiers", "calendars", "counters", "publisher", "documents",
+                       "jwt_key", "unit_of_work", "paper_free_days"})
 
 
 @dataclass
@@ -60,6 +69,11 @@ class Container:
     def catalogue(self) -> Catalogue:
         self._tables  # noqa: B018
         return CatalogueRepository(ttl_s=self.settings.catalogue_cache_s)
+
+    @cached_property
+    def listings(self) -> CatalogueListings:
+        self._tables  # noqa: B018
+        return CatalogueListingRepository(ttl_s=self.settings.catalogue_cache_s)
 
     @cached_property
     def dossiers(self) -> DossierReader:
@@ -110,7 +124,13 @@ class Container:
     @cached_property
     def calendars(self) -> Calendars:
         self._tables  # noqa: B018
-        return CalendarRepository(province_root_code(self.settings.province_code), ttl_s=self.settings.catalogue_cache_s)
+        return CalendarRepository(province_root_code(self.settings.province_code), ttl_s=self.settings.catalogue_cache_s,
+                                  seasons=self.settings.office_hours, same_day_cutoff=self.settings.same_day_cutoff)
+
+    @cached_property
+    def paper_free_days(self) -> PaperFreeDaysStore:
+        self._tables  # noqa: B018
+        return PaperFreeDaysRepository(ttl_s=self.settings.catalogue_cache_s)
 
     def calendar_for(self, year: int) -> WorkingCalendar:
         return self.calendars.for_year(year)

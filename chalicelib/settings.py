@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 
 from chalicelib import topology
+from chalicelib.domain.calendar import DEFAULT_SAME_DAY_CUTOFF, Season, parse_office_hours
+
+DEFAULT_OFFICE_HOURS = "07:30-11:30,13:30-17:00"
+"""Office hours where a stage sets no `OFFICE_HOURS`: morning and afternoon with the lunch break, Vietnam time."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,10 @@ class Settings:
     catalogue_cache_s: int = 300
     jwt_key_parameter: str = ""  # SSM SecureString holding the key (deployed stages), read once per container
     jwt_max_lifetime_s: int = 24 * 3600  # a token living longer than this is refused, whoever signed it
+    # The province's office hours, by season (`OFFICE_HOURS`, see `calendar.parse_office_hours`), and the hour after
+    # which same-day work is due the next working day (`SAME_DAY_CUTOFF`, Decree 23/2015/NĐ-CP art. 21: 15:00).
+    office_hours: tuple[Season, ...] = field(default_factory=lambda: parse_office_hours(DEFAULT_OFFICE_HOURS))
+    same_day_cutoff: time = DEFAULT_SAME_DAY_CUTOFF
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -38,6 +47,8 @@ class Settings:
             jwt_key_parameter=env.get("JWT_KEY_PARAMETER", "")
             or ("" if env.get("JWT_KEY") else topology.JWT_KEY_PARAMETER.physical(stage)),
             jwt_max_lifetime_s=int(env.get("JWT_MAX_LIFETIME_SECONDS", str(24 * 3600))),
+            office_hours=parse_office_hours(env.get("OFFICE_HOURS", DEFAULT_OFFICE_HOURS)),
+            same_day_cutoff=time.fromisoformat(env.get("SAME_DAY_CUTOFF", DEFAULT_SAME_DAY_CUTOFF.isoformat("minutes"))),
         )
 
     @property

@@ -16,6 +16,8 @@ from typing import Any
 
 from chalicelib.domain.calendar import DAY_OFF, WORKING_DAY, DeclaredDay, WorkingCalendar
 from chalicelib.domain.catalogue import Agency, Procedure
+from chalicelib.domain.catalogue_search import ListedProcedure
+from chalicelib.domain.directives import PaperFreeDays
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import (
     AlreadyRecordedError,
@@ -49,6 +51,19 @@ class InMemoryCatalogue:
 
     def agency_codes(self) -> list[str]:
         return sorted(self.agencies)
+
+
+class InMemoryListings:
+    """`CatalogueListings` over an `InMemoryCatalogue`: every procedure with its search key, in code order."""
+
+    def __init__(self, catalogue: InMemoryCatalogue) -> None:
+        self.catalogue = catalogue
+
+    def listed_procedures(self) -> list[ListedProcedure]:
+        return [ListedProcedure.of(p) for _, p in sorted(self.catalogue.procedures.items())]
+
+    def agencies(self) -> list[Agency]:
+        return [a for _, a in sorted(self.catalogue.agencies.items())]
 
 
 @dataclass
@@ -218,6 +233,17 @@ class InMemoryCalendars:
         self.days.pop(day, None)
 
 
+class InMemoryPaperFreeDays:
+    def __init__(self, schedules: Sequence[PaperFreeDays] = ()) -> None:
+        self.schedules = {schedule.agency_code: schedule for schedule in schedules}
+
+    def for_agency(self, agency_code: str) -> PaperFreeDays | None:
+        return self.schedules.get(agency_code)
+
+    def save(self, schedule: PaperFreeDays) -> None:
+        self.schedules[schedule.agency_code] = schedule
+
+
 class InMemoryDocuments:
     """`DocumentStore`: presigning records the declaration; `put` stands in for the applicant's upload."""
 
@@ -256,9 +282,11 @@ def fake_adapters(catalogue: InMemoryCatalogue, tables: InMemoryTables | None = 
     tables = tables or InMemoryTables()
     return {
         "catalogue": catalogue,
+        "listings": InMemoryListings(catalogue),
         "dossiers": InMemoryDossiers(tables),
         "unit_of_work": lambda: InMemoryUnitOfWork(tables, catalogue),
         "calendars": InMemoryCalendars(),
         "documents": InMemoryDocuments(),
         "publisher": InMemoryBus(),
+        "paper_free_days": InMemoryPaperFreeDays(),
     }

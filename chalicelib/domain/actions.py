@@ -9,7 +9,7 @@ from typing import Any
 
 from . import directives
 from .access import authorise_action
-from .calendar import WorkingCalendar, business_date
+from .calendar import ProcessingTime, TimeUnit, WorkingCalendar, business_date
 from .catalogue import Agency
 from .dossier import Dossier, SupplementRecord
 from .errors import ConflictError, RuleViolationError, VersionConflictError
@@ -30,7 +30,7 @@ from .events import (
 )
 from .history import Actor
 from .lifecycle import ENDS_PROCESSING, Action, actor_of, allowed_actions, next_status
-from .timeliness import ClockFacts, Supplement, Verdict, deadline, judge
+from .timeliness import INDEX_SUPPLEMENT_POLICY, ClockFacts, Supplement, SupplementPolicy, deadline, is_late, judge
 from .vocabulary import Rating, ResultDelivery, Status
 
 INTERNAL_NOTE_ACTIONS = frozenset({Action.TRANSFER, Action.APPROVE, Action.START_PROCESSING})
@@ -63,8 +63,9 @@ def check_version(dossier: Dossier, expected_version: int, action: Action) -> No
 
 
 def clock_facts(dossier: Dossier) -> ClockFacts:
-    """The on-time rule's view of a dossier. A supplement asked for before receipt is not waiting time: the
-    clock had not started (the resubmission was the receipt)."""
+    """The on-time rule's view of a dossier, judged against its original appointment (an apology's new one sits
+    beside it). A supplement asked for before receipt is not waiting time: the clock had not started (the
+    resubmission was the receipt)."""
     start = dossier.received_at or dossier.submitted_at
     return ClockFacts(
         received_at=start,
@@ -74,7 +75,25 @@ def clock_facts(dossier: Dossier) -> ClockFacts:
         supplements=tuple(
             Supplement(s.requested_at, s.resubmitted_at) for s in dossier.supplements if s.requested_at >= start
         ),
+        procedure_code=dossier.procedure_code,
     )
+
+
+def verdict_of(dossier: Dossier, now: datetime, calendar: WorkingCalendar,
+               policy: SupplementPolicy = INDEX_SUPPLEMENT_POLICY) -> bool | None:
+    """On time (True) or late (False) as processing ends at `now`; None for a dossier never received: only received
+    dossiers are judged (index 2.1: "chỉ tính các hồ sơ đã được tiếp nhận")."""
+    if not dossier.was_received:
+        return None
+    return not is_late(judge(clock_facts(dossier), now, calendar, policy))
+
+
+def refresh_due(dossier: Dossier, now: datetime, calendar: WorkingCalendar) -> None:
+    """`due_at` from the on-time limit as of `now`, or the latest apology's new appointment when that is later."""
+    due = deadline(clock_facts(dossier), now, calendar)
+    if due is not None and dossier.new_appointment_at is not None:
+        due = max(due, dossier.new_appointment_at)
+    dossier.due_at = due
 
 
 def act(
@@ -97,30 +116,36 @@ def act(
     after = next_status(before, cmd.action)
     params = cmd.params
     effect = EFFECTS[cmd.action]
+    was_received = dossier.was_received
     payload = effect.apply(dossier, Step(cmd.action, params, now, calendar, target_agency))
     dossier.status = after
     on_time: bool | None = None
     if after in ENDS_PROCESSING and dossier.finished_at is None:
         dossier.finished_at = now
-        verdict = judge(clock_facts(dossier), now, calendar)
-        # a dossier that owed an apology was late: the apology's new appointment does not make it on time
-        on_time = verdict in (Verdict.ON_TIME, Verdict.IN_PROGRESS_ON_TIME) and dossier.apologies == 0
-        dossier.verdict = "on_time" if on_time else "late"
+        on_time = verdict_of(dossier, now, calendar)
+        dossier.verdict = None if on_time is None else ("on_time" if on_time else "late")
     officer = actor.role == "officer"
+    actor_id, actor_name = (actor.user_id, actor.display_name) if officer else (None, None)
     dossier.events.append(
-        change_event(
-            dossier, effect.event_type, event_id=event_id, now=now, from_status=before,
-            actor_id=actor.user_id if officer else None, actor_name=actor.display_name if officer else None,
-            actor_role=actor.role, on_time=on_time, payload=payload,
-        )
+        change_event(dossier, effect.event_type, event_id=event_id, now=now, from_status=before, actor_id=actor_id,
+                     actor_name=actor_name, actor_role=actor.role, on_time=on_time, payload=payload)
     )
+    if dossier.was_received and not was_received and effect.event_type != EventType.DOSSIER_RECEIVED:
+        # received by another action (a resubmission after a supplement asked for before receipt): every received
+        # dossier has its receipt event, the denominator of the on-time rule
+        dossier.events.append(change_event(dossier, EventType.DOSSIER_RECEIVED, event_id=f"{event_id}:received",
+                                           now=now, from_status=before, actor_id=actor_id, actor_name=actor_name,
+                                           actor_role=actor.role))
     note = params.get("note")
     return before, note if isinstance(note, str) else None
 
 
 def _start_clock(dossier: Dossier, now: datetime, calendar: WorkingCalendar) -> None:
+    """Receipt: the appointment is the procedure's processing time, in its unit, counted from `now`; a dossier stored
+    before processing times carried a unit has its `legal_days`, in working days."""
     dossier.received_at = now
-    dossier.appointment_at = calendar.appointment(now, dossier.legal_days)
+    processing = dossier.processing_time or ProcessingTime(dossier.legal_days, TimeUnit.WORKING_DAYS)
+    dossier.appointment_at = calendar.appointment(now, processing)
     dossier.due_at = dossier.appointment_at
 
 
@@ -169,8 +194,8 @@ def _resubmit_supplement(dossier: Dossier, step: Step) -> Payload:
     dossier.supplements[-1].resubmitted_at = step.now
     if dossier.received_at is None:  # asked before receipt: the resubmission is taken as receipt
         _start_clock(dossier, step.now, step.calendar)
-    else:
-        dossier.due_at = deadline(clock_facts(dossier), step.now, step.calendar)
+    else:  # the raw time waited moves the on-time limit; the original appointment stays
+        refresh_due(dossier, step.now, step.calendar)
     return NO_PAYLOAD
 
 
@@ -192,14 +217,24 @@ def _request_fees(dossier: Dossier, step: Step) -> Payload:
     return FeesDue(amount=dossier.fees_total)
 
 
+APPROVED, REFUSED = "approved", "refused"
+"""The decisions a procedure's result can carry: a refusal with reasons is a result (a written reply), not a stop."""
+
+
 def _approve(dossier: Dossier, step: Step) -> Payload:
-    dossier.decision = "approved"
+    dossier.decision, dossier.decision_reason = APPROVED, None
     return NO_PAYLOAD
 
 
+def _refuse(dossier: Dossier, step: Step) -> Payload:
+    reason = step.required("reason")
+    dossier.decision, dossier.decision_reason = REFUSED, reason
+    return Reason(reason)
+
+
 def _mark_result_ready(dossier: Dossier, step: Step) -> Payload:
-    if dossier.decision != "approved":
-        raise ConflictError("Hồ sơ chưa được phê duyệt. (Approve the dossier before its result is ready.)",
+    if dossier.decision not in (APPROVED, REFUSED):
+        raise ConflictError("Hồ sơ chưa có quyết định. (Approve or refuse the dossier before its result is ready.)",
                             code="DECISION_MISSING")
     dossier.result_reference = step.required("result_reference")
     dossier.result_file_key = step.params.get("result_file_key")
@@ -218,14 +253,22 @@ def _return_result(dossier: Dossier, step: Step) -> Payload:
 
 
 def _apologise(dossier: Dossier, step: Step) -> Payload:
-    if not dossier.owes_apology(step.now):
-        raise ConflictError("Hồ sơ chưa quá hạn nên không cần thư xin lỗi. (The dossier is not late.)", code="NOT_LATE")
+    """A new appointment beside the original, which stays on the record and is what the dossier is judged against:
+    an apology never turns a late dossier on time. It may come before the due date, once the office knows it
+    cannot meet it; the new appointment must fall after the current due date."""
+    if not dossier.may_apologise():
+        raise ConflictError("Hồ sơ chưa được tiếp nhận hoặc đã kết thúc xử lý. (No appointment to apologise for.)",
+                            code="APOLOGY_NOT_ALLOWED")
     new_day = date.fromisoformat(step.required("new_appointment_date"))
-    if new_day <= business_date(step.now) or not step.calendar.is_working_day(new_day):
-        raise RuleViolationError("Ngày hẹn mới phải là một ngày làm việc sau hôm nay. "
-                                 "(The new appointment must be a future working day.)", code="APPOINTMENT_INVALID")
-    dossier.appointment_at = step.calendar.closing(new_day)
-    dossier.due_at = dossier.appointment_at
+    new_appointment = step.calendar.closing(new_day)
+    due = dossier.due_at
+    if new_day <= business_date(step.now) or not step.calendar.is_working_day(new_day) or (
+            due is not None and new_appointment <= due):
+        raise RuleViolationError("Ngày hẹn mới phải là một ngày làm việc sau hôm nay và sau hạn hiện tại. "
+                                 "(The new appointment must be a future working day after the current due date.)",
+                                 code="APPOINTMENT_INVALID")
+    dossier.new_appointment_at = new_appointment
+    dossier.due_at = new_appointment
     dossier.apologies += 1
     return Apology(new_appointment_date=new_day)
 
@@ -258,6 +301,7 @@ EFFECTS: dict[Action, Effect] = {
     Action.REQUEST_FEES: Effect(EventType.FEES_REQUESTED, _request_fees),
     Action.CONFIRM_FEES: Effect(EventType.FEES_CONFIRMED, _nothing),
     Action.APPROVE: Effect(EventType.DOSSIER_APPROVED, _approve),
+    Action.REFUSE: Effect(EventType.DOSSIER_REFUSED, _refuse),
     Action.STOP: Effect(EventType.PROCESSING_STOPPED, _with_reason),
     Action.MARK_RESULT_READY: Effect(EventType.RESULT_READY, _mark_result_ready),
     Action.RETURN_RESULT: Effect(EventType.RESULT_RETURNED, _return_result),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from .calendar import ProcessingTime, TimeUnit
 from .vocabulary import AgencyLevel, OnlineForm
 
 
@@ -26,14 +27,25 @@ class Agency:
     department: str | None = None  # the department key for province-level bodies
 
 
+def _is_vnd(amount: object) -> bool:
+    return isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0
+
+
 @dataclass(frozen=True)
 class FeeLine:
     name: str
     amount: int  # whole VND
+    online_amount: int | None = None  # what an online filing pays instead, where the fee law sets it lower
 
     def __post_init__(self) -> None:
-        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 0:
+        if not _is_vnd(self.amount):
             raise ValueError(f"fee amount must be a non-negative whole number of VND, got {self.amount!r}")
+        if self.online_amount is not None and (not _is_vnd(self.online_amount) or self.online_amount >= self.amount):
+            raise ValueError(f"an online amount must be a whole number of VND below {self.amount}, got {self.online_amount!r}")
+
+    def amount_for(self, online: bool) -> int:
+        """What this line costs a dossier filed online (`online`) or on paper."""
+        return self.online_amount if online and self.online_amount is not None else self.amount
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,7 @@ class Procedure:
     online_form: OnlineForm
     internal: bool
     fees: tuple[FeeLine, ...]
-    processing_days: int
+    processing_time: ProcessingTime  # with its unit, as the national procedure database gives it
     required_documents: tuple[DocumentType, ...]
     postal_result: bool
     paper_result: bool = True
@@ -96,8 +108,8 @@ def procedure_to_data(procedure: Procedure) -> dict[str, Any]:
     return {
         "code": procedure.code, "name": procedure.name, "field": procedure.field, "level": procedure.level.value,
         "department": procedure.department, "online_form": procedure.online_form.value, "internal": procedure.internal,
-        "fees": [{"name": f.name, "amount": f.amount} for f in procedure.fees],
-        "processing_days": procedure.processing_days,
+        "fees": [fee_to_data(f) for f in procedure.fees],
+        "processing_time": {"amount": procedure.processing_time.amount, "unit": procedure.processing_time.unit.value},
         "required_documents": [{"type": d.type, "name": d.name} for d in procedure.required_documents],
         "postal_result": procedure.postal_result, "paper_result": procedure.paper_result,
         "paper_free_days": sorted(day.isoformat() for day in procedure.paper_free_days),
@@ -108,9 +120,29 @@ def procedure_from_data(data: dict[str, Any]) -> Procedure:
     return Procedure(
         code=data["code"], name=data["name"], field=data["field"], level=AgencyLevel(data["level"]),
         department=data.get("department"), online_form=OnlineForm(data["online_form"]), internal=bool(data["internal"]),
-        fees=tuple(FeeLine(f["name"], int(f["amount"])) for f in data["fees"]),
-        processing_days=int(data["processing_days"]),
+        fees=tuple(fee_from_data(f) for f in data["fees"]),
+        processing_time=processing_time_from_data(data),
         required_documents=tuple(DocumentType(d["type"], d["name"]) for d in data["required_documents"]),
         postal_result=bool(data["postal_result"]), paper_result=bool(data.get("paper_result", True)),
         paper_free_days=frozenset(date.fromisoformat(day) for day in data.get("paper_free_days", [])),
     )
+
+
+def fee_to_data(fee: FeeLine) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": fee.name, "amount": fee.amount}
+    if fee.online_amount is not None:
+        data["online_amount"] = fee.online_amount
+    return data
+
+
+def fee_from_data(data: dict[str, Any]) -> FeeLine:
+    online = data.get("online_amount")
+    return FeeLine(data["name"], int(data["amount"]), None if online is None else int(online))
+
+
+def processing_time_from_data(data: dict[str, Any]) -> ProcessingTime:
+    """The procedure's processing time; data written before units existed gives `processing_days`, in working days."""
+    given = data.get("processing_time")
+    if given is None:
+        return ProcessingTime(int(data["processing_days"]), TimeUnit.WORKING_DAYS)
+    return ProcessingTime(int(given["amount"]), TimeUnit(given["unit"]))

@@ -6,12 +6,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from . import directives
-from .calendar import WorkingCalendar, business_date
+from .calendar import ProcessingTime, WorkingCalendar, business_date
 from .catalogue import Agency, Procedure
 from .codes import dossier_code
 from .errors import RuleViolationError
-from .events import DomainEvent, DossierSubmitted
+from .events import DomainEvent, DossierChanged, DossierSubmitted, EventType
+from .history import Actor
 from .vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery, Status
+
+RECEIVED_AT_INTAKE = frozenset({Channel.DIRECT, Channel.ONLINE_ASSISTED, Channel.POSTAL})
+"""Channels whose dossiers are received the moment they are filed: at a desk (paper, or online with help there) or
+through the public postal service. Dossiers filed online from anywhere await an officer's receipt."""
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,21 @@ class Dossier:
     submitted_at: datetime
     appointment_at: datetime
     fees_total: int
-    legal_days: int = 0
+    legal_days: int = 0  # the processing time in working days, for dossiers stored before `processing_time`
+    processing_time: ProcessingTime | None = None  # the procedure's, with its unit; None on dossiers stored before
     version: int = 0
     received_at: datetime | None = None
-    due_at: datetime | None = None  # the appointment pushed back by time waited on closed supplements
+    # `appointment_at` is the original appointment on the receipt (Ngày hẹn trả), judged against and never replaced.
+    # `due_at`: when the office must finish by: the last office-hours instant at or before the on-time limit (the
+    # original appointment + the raw time waited on closed supplements), or, once an apology set a later one, the
+    # latest new appointment. None until received.
+    due_at: datetime | None = None
+    new_appointment_at: datetime | None = None  # the latest apology's new appointment, beside the original
     supplements: list[SupplementRecord] = field(default_factory=list)
     finished_at: datetime | None = None
     verdict: str | None = None  # on_time | late, fixed when processing ends
-    decision: str | None = None
+    decision: str | None = None  # approved | refused (a refusal with reasons is a result too)
+    decision_reason: str | None = None  # the reasons of a refusal decision
     reason: str | None = None  # of a refusal at the door or a stop
     result_reference: str | None = None
     result_file_key: str | None = None
@@ -97,9 +109,19 @@ class Dossier:
     events: list[DomainEvent] = field(default_factory=list)
 
     @property
+    def was_received(self) -> bool:
+        """Received by the agency: only such dossiers are judged on time (index 2.1: "hồ sơ được tiếp nhận")."""
+        return self.received_at is not None
+
+    @property
     def is_open(self) -> bool:
         """Still being handled: it has a deadline and no end of processing yet."""
         return self.finished_at is None and self.status not in (Status.NOT_RECEIVED, Status.WITHDRAWN)
+
+    def may_apologise(self) -> bool:
+        """An apology may be issued while the agency holds the dossier, before its due date too, once the office knows
+        it cannot meet it ("không thể trả kết quả đúng thời gian đã hẹn")."""
+        return self.is_open and self.due_at is not None and self.status != Status.REGISTERED
 
     def owes_apology(self, now: datetime) -> bool:
         """Late and still open with no apology since the deadline passed (a new appointment clears it)."""
@@ -120,9 +142,9 @@ def check_admissible(cmd: SubmitDossier, procedure: Procedure, agency: Agency, b
             "(This procedure is not offered online.)",
             code="PROCEDURE_NOT_ONLINE",
         )
-    if procedure.internal and cmd.applicant.kind != ApplicantKind.STATE_BODY:
+    if procedure.internal and not cmd.applicant.kind.files_internal_dossiers:
         raise RuleViolationError(
-            "Đây là thủ tục nội bộ, chỉ cơ quan nhà nước được nộp. (Internal procedures are filed by state bodies.)",
+            "Đây là thủ tục nội bộ, chỉ cơ quan, đơn vị nhà nước được nộp. (Internal procedures are filed by state bodies.)",
             code="INTERNAL_PROCEDURE",
         )
     if cmd.result_delivery == ResultDelivery.POST and not procedure.postal_result:
@@ -144,6 +166,7 @@ def check_admissible(cmd: SubmitDossier, procedure: Procedure, agency: Agency, b
             procedure_internal=procedure.internal,
             online_form=procedure.online_form,
             paper_free_days=procedure.paper_free_days,
+            result_delivery=cmd.result_delivery,
         ),
     )
     given = {doc.type for doc in cmd.documents}
@@ -166,14 +189,17 @@ def submit(
     dossier_id: str,
     event_id: str,
     sequence: int,
+    receiver: Actor | None = None,
 ) -> Dossier:
-    """A new dossier: online channels are registered and await receipt; paper ones are received on the spot.
+    """A new dossier: filed online from anywhere, it is registered and awaits receipt; filed at a desk (in person or
+    online with help there) or by post, it is received at intake, and its `DossierReceived` event (id
+    `{event_id}:received`, naming `receiver` if an officer) records the receipt time, as every received dossier's does.
 
     The appointment is counted from `now` in working days; for online filings it is provisional until an
     officer receives the dossier.
     """
     check_admissible(cmd, procedure, agency, business_date(now))
-    status = Status.REGISTERED if cmd.channel.is_online else Status.RECEIVED
+    status = Status.RECEIVED if cmd.channel in RECEIVED_AT_INTAKE else Status.REGISTERED
     dossier = Dossier(
         id=dossier_id,
         code=dossier_code(agency.code, business_date(now), sequence),
@@ -190,29 +216,40 @@ def submit(
         result_delivery=cmd.result_delivery,
         status=status,
         submitted_at=now,
-        appointment_at=calendar.appointment(now, procedure.processing_days),
+        appointment_at=calendar.appointment(now, procedure.processing_time),
         fees_total=procedure.fees_total,
-        legal_days=procedure.processing_days,
+        legal_days=procedure.processing_time.working_days or 0,
+        processing_time=procedure.processing_time,
     )
-    if status == Status.RECEIVED:  # paper dossiers are received on the spot: the clock starts now
+    if status == Status.RECEIVED:  # received at intake: the clock starts now
         dossier.received_at = now
         dossier.due_at = dossier.appointment_at
-    dossier.events.append(
-        DossierSubmitted(
-            event_id=event_id,
-            occurred_at=now,
-            dossier_id=dossier.id,
-            dossier_code=dossier.code,
-            procedure_code=procedure.code,
-            agency_code=agency.code,
-            agency_path=agency.path,
-            agency_level=agency.level.value,
-            channel=cmd.channel.value,
-            online_form=procedure.online_form.value,
-            applicant_kind=cmd.applicant.kind.value,
-            status=status.value,
-            status_code=status.national_code,
-            fees_total=procedure.fees_total,
-        )
+    submitted = DossierSubmitted(
+        event_id=event_id,
+        occurred_at=now,
+        dossier_id=dossier.id,
+        dossier_code=dossier.code,
+        procedure_code=procedure.code,
+        agency_code=agency.code,
+        agency_path=agency.path,
+        agency_level=agency.level.value,
+        channel=cmd.channel.value,
+        online_form=procedure.online_form.value,
+        applicant_kind=cmd.applicant.kind.value,
+        status=status.value,
+        status_code=status.national_code,
+        fees_total=procedure.fees_total,
     )
+    dossier.events.append(submitted)
+    if status == Status.RECEIVED:
+        officer = receiver is not None and receiver.role == "officer"
+        dossier.events.append(DossierChanged(
+            event_type=EventType.DOSSIER_RECEIVED, event_id=f"{event_id}:received", occurred_at=now,
+            dossier_id=dossier.id, dossier_code=dossier.code, procedure_code=procedure.code, agency_code=agency.code,
+            agency_path=agency.path, agency_level=agency.level.value, channel=cmd.channel.value,
+            online_form=procedure.online_form.value, from_status=Status.REGISTERED.value, status=status.value,
+            status_code=status.national_code, actor_id=receiver.user_id if officer and receiver else None,
+            actor_name=receiver.display_name if officer and receiver else None,
+            actor_role=receiver.role if receiver else "system",
+        ))
     return dossier

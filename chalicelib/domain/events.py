@@ -10,7 +10,7 @@ from enum import Enum
 from types import NoneType, UnionType
 from typing import Any, ClassVar, Self
 
-from .metrics import FILED, FINISHED, RATED, Count
+from .metrics import FILED, FINISHED, RATED, RECEIVED, Count
 from .vocabulary import ApplicantKind, Rating, ResultDelivery
 
 
@@ -34,6 +34,7 @@ class EventType:
     FEES_REQUESTED = "FeesRequested"
     FEES_CONFIRMED = "FeesConfirmed"
     DOSSIER_APPROVED = "DossierApproved"
+    DOSSIER_REFUSED = "DossierRefused"
     PROCESSING_STOPPED = "ProcessingStopped"
     RESULT_READY = "ResultReady"
     RESULT_RETURNED = "ResultReturned"
@@ -209,8 +210,10 @@ COUNT_FINISHED = _C(FINISHED, on_time="on_time")  # only the event that ends pro
 # for the officers of the agency holding the dossier.
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_T.DOSSIER_SUBMITTED, Filing, "dossier-submitted.v1.json",
-              (_C(FILED, channel="channel", form="online_form"),), _APPLICANT),
-    EventSpec(_T.DOSSIER_RECEIVED, NoPayload, "dossier-received.v1.json", (_C("received", channel="channel"),), _APPLICANT),
+              (_C(FILED, channel="channel", form="online_form", applicant="applicant_kind"),), _APPLICANT),
+    # every received dossier, whatever its channel (at intake, on an officer's receipt, or at the resubmission of a
+    # supplement asked for before receipt): the denominator of the on-time rule (index 2.1)
+    EventSpec(_T.DOSSIER_RECEIVED, NoPayload, "dossier-received.v1.json", (_C(RECEIVED, channel="channel"),), _APPLICANT),
     EventSpec(_T.DOSSIER_REFUSED_AT_DOOR, Reason, "dossier-refused-at-door.v1.json", (_C("not_received"), COUNT_FINISHED),
               _APPLICANT),
     EventSpec(_T.SUPPLEMENT_REQUESTED, SupplementRequest, "supplement-requested.v1.json", (_C("supplement_requested"),),
@@ -221,6 +224,7 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_T.FEES_REQUESTED, FeesDue, "fees-requested.v1.json", (), _APPLICANT),
     EventSpec(_T.FEES_CONFIRMED, NoPayload, "fees-confirmed.v1.json", (), _APPLICANT),
     EventSpec(_T.DOSSIER_APPROVED, NoPayload, "dossier-approved.v1.json", (), _APPLICANT),
+    EventSpec(_T.DOSSIER_REFUSED, Reason, "dossier-refused.v1.json", (_C("refused"),), _APPLICANT),
     EventSpec(_T.PROCESSING_STOPPED, Reason, "processing-stopped.v1.json", (_C("stopped"), COUNT_FINISHED), _APPLICANT),
     EventSpec(_T.RESULT_READY, ResultMade, "result-ready.v1.json", (_C("processed"), COUNT_FINISHED), _APPLICANT),
     EventSpec(_T.RESULT_RETURNED, ResultHandedOver, "result-returned.v1.json", (_C("returned", via="via"),), _APPLICANT),

@@ -1,15 +1,23 @@
-"""KPI formulas over stored counter values: counts by channel and online form, and the online shares."""
+"""KPI formulas over stored counter values: counts by channel and online form, the online shares, and the index's
+on-time rule (2.1) with its month-end snapshot of unfinished dossiers."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from .actions import clock_facts
+from .calendar import VN_TZ, WorkingCalendar
+from .counting import CounterKey, Deltas, agency_scope
+from .dossier import Dossier
 from .events import EVENTS
-from .metrics import FILED, FINISHED, RATED, Metric
-from .vocabulary import Channel, OnlineForm, Rating
+from .metrics import FILED, FINISHED, PERIOD_CLOSED, RATED, RECEIVED, UNFINISHED, Metric, label_value
+from .timeliness import is_late, judge
+from .vocabulary import INTERNAL_FILERS, Channel, OnlineForm, Rating
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,14 @@ class FilingFigures:
     total: int
     by_channel: dict[str, int]
     by_online_form: dict[str, int]
+    internal_by_channel: dict[str, int] = field(default_factory=dict)  # filed by internal filers (see ApplicantKind)
+
+    @property
+    def internal_online_share(self) -> Ratio:
+        """Internal dossiers filed online (from anywhere or assisted) over internal dossiers filed: the directive
+        wants every one online (Quảng Nam, 13 Sep 2021)."""
+        online = sum(n for channel, n in self.internal_by_channel.items() if channel in _ONLINE_CHANNELS)
+        return Ratio(online, sum(self.internal_by_channel.values()))
 
     @property
     def online_share(self) -> Ratio:
@@ -47,9 +63,11 @@ class FilingFigures:
 
 
 def filing_figures(metrics: Mapping[str, int]) -> FilingFigures:
-    """Sum the `filed|channel=..|form=..` counters (keyed by their stored text) into totals by channel and form."""
+    """Sum the `filed|applicant=..|channel=..|form=..` counters (keyed by their stored text) into totals by channel
+    and form, and the internal filers' by channel. Counters from before the applicant label count in the totals only."""
     by_channel = {channel.value: 0 for channel in Channel}
     by_form = {form.value: 0 for form in OnlineForm}
+    internal = {channel.value: 0 for channel in Channel}
     total = 0
     for metric, value in _parsed(metrics):
         channel, form = metric.label("channel"), metric.label("form")
@@ -58,7 +76,13 @@ def filing_figures(metrics: Mapping[str, int]) -> FilingFigures:
         by_channel[channel] = by_channel.get(channel, 0) + value
         by_form[form] = by_form.get(form, 0) + value
         total += value
-    return FilingFigures(total=total, by_channel=by_channel, by_online_form=by_form)
+        if metric.label("applicant") in _INTERNAL_FILERS:
+            internal[channel] = internal.get(channel, 0) + value
+    return FilingFigures(total=total, by_channel=by_channel, by_online_form=by_form, internal_by_channel=internal)
+
+
+_INTERNAL_FILERS = frozenset(kind.value for kind in INTERNAL_FILERS)
+_ONLINE_CHANNELS = frozenset(channel.value for channel in Channel if channel.is_online)
 
 
 _PERIOD = re.compile(r"([0-9]{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))", re.ASCII)
@@ -84,8 +108,8 @@ class LifecycleFigures:
     counts: dict[str, int]
 
     @property
-    def on_time_share(self) -> Ratio:
-        """Finished on time over finished (the index's 2.1 counts unfinished ones too: see the report)."""
+    def finished_on_time_share(self) -> Ratio:
+        """Finished on time over finished (received dossiers only): not the index's 2.1, see `OnTimeFigures`."""
         on_time = self.counts["finished_on_time"]
         return Ratio(on_time, on_time + self.counts["finished_late"])
 
@@ -132,3 +156,78 @@ def _parsed(metrics: Mapping[str, int]) -> list[tuple[Metric, int]]:
         except ValueError:
             continue
     return out
+
+
+# --- index 2.1: the on-time share ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnTimeFigures:
+    """The index's 2.1 (Decision 766/QĐ-TTg; its formula in ChippedTopaz/qd766 `web/src/formula-document.ts`):
+    "Số lượng hồ sơ đã và đang xử lý đúng hạn hoặc trong hạn trong kỳ / Tổng số hồ sơ được tiếp nhận, xử lý trong kỳ".
+
+    `received`: dossiers received in the period (every channel; one `DossierReceived` each). `finished_*`: received
+    dossiers whose processing ended in the period, by verdict. `unfinished_*`: dossiers still open at the end of the
+    period, judged then ("lấy ngày cuối kỳ báo cáo là ngày kết thúc xử lý"), from the month-end snapshot of the
+    period's last month; `period_closed` is False until that snapshot is written (the share is then provisional:
+    finished dossiers only in its numerator).
+    """
+
+    received: int
+    finished_on_time: int
+    finished_late: int
+    unfinished_within_time: int
+    unfinished_late: int
+    period_closed: bool
+
+    @property
+    def share(self) -> Ratio:
+        """(finished on time + unfinished within time) / received in the period."""
+        return Ratio(self.finished_on_time + self.unfinished_within_time, self.received)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"received": self.received, "finished_on_time": self.finished_on_time, "finished_late": self.finished_late,
+                "unfinished_within_time": self.unfinished_within_time, "unfinished_late": self.unfinished_late,
+                "period_closed": self.period_closed}
+
+
+def on_time_figures(period: Mapping[str, int], closing_month: Mapping[str, int]) -> OnTimeFigures:
+    """From the counters summed over the period's months, and those of its last month (which hold the snapshot)."""
+    lifecycle = lifecycle_figures(period).counts
+    unfinished = {"true": 0, "false": 0}
+    closed = False
+    for metric, value in _parsed(closing_month):
+        if metric.name == UNFINISHED and metric.label("on_time") in unfinished:
+            unfinished[metric.label("on_time") or ""] += value
+        closed = closed or (metric.name == PERIOD_CLOSED and value > 0)
+    return OnTimeFigures(
+        received=lifecycle[RECEIVED], finished_on_time=lifecycle["finished_on_time"],
+        finished_late=lifecycle["finished_late"], unfinished_within_time=unfinished["true"],
+        unfinished_late=unfinished["false"], period_closed=closed,
+    )
+
+
+def month_end(month: str) -> datetime:
+    """The last instant of `month` ("YYYY-MM") in Vietnam time: when its unfinished dossiers are judged."""
+    year, number = (int(part) for part in month.split("-"))
+    following = date(year + number // 12, number % 12 + 1, 1)
+    return datetime.combine(following, time(0), tzinfo=VN_TZ) - timedelta(microseconds=1)
+
+
+def unfinished_at_month_end(dossier: Dossier, month: str, calendar: WorkingCalendar) -> dict[str, Deltas]:
+    """What the month-end snapshot adds for one open dossier: `unfinished|on_time=true|false` at its agency and each
+    ancestor, for `month`, judged at the month's end; keyed by `period-end:{month}:{dossier id}` so a rerun counts it
+    once. Nothing for a dossier not received by then (it is not judged), or finished by then."""
+    end = month_end(month)
+    if dossier.received_at is None or dossier.received_at > end or (dossier.finished_at and dossier.finished_at <= end):
+        return {}
+    within = not is_late(judge(clock_facts(dossier), end, calendar))
+    metric = Metric.of(UNFINISHED, on_time=label_value(within) or "")
+    deltas: Deltas = Counter({CounterKey(agency_scope(code), month, metric): 1 for code in dossier.agency_path})
+    return {f"period-end:{month}:{dossier.id}": deltas}
+
+
+def month_closed(agency_code: str, month: str) -> dict[str, Deltas]:
+    """The marker that the month-end snapshot of the agency's own open dossiers is written (read by its reports)."""
+    key = CounterKey(agency_scope(agency_code), month, Metric.of(PERIOD_CLOSED))
+    return {f"period-closed:{month}:{agency_code}": Counter({key: 1})}

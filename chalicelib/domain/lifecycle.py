@@ -24,6 +24,7 @@ class Action(str, Enum):
     REQUEST_FEES = "request_fees"
     CONFIRM_FEES = "confirm_fees"
     APPROVE = "approve"
+    REFUSE = "refuse"  # a negative decision with reasons: the written refusal is the result
     STOP = "stop"
     MARK_RESULT_READY = "mark_result_ready"
     RETURN_RESULT = "return_result"
@@ -56,12 +57,13 @@ _S = Status
 _OFFICER, _APPLICANT = Actor.OFFICER, Actor.APPLICANT
 
 # Choices where the law leaves room:
-# - `approve` records the decision and leaves the dossier processing; `mark_result_ready` moves it
-#   to result_ready. Whether a decision exists before the result is ready is a use case's check.
+# - `approve` or `refuse` records the decision (a refusal with its reasons is a result, not a stop) and leaves the
+#   dossier processing; `mark_result_ready` moves it to result_ready. Whether a decision exists before the result
+#   is ready is a use case's check. `stop` stays for its legal cases (the applicant does not supplement, ...).
 # - `resubmit_supplement` always goes to processing, even if the supplement was asked for before the
 #   dossier was received: the resubmission is taken as its receipt.
-# - `apologise` is allowed whenever the dossier is still open at the agency; that it is late is the
-#   use case's check, not the table's.
+# - `apologise` is allowed whenever the dossier is still open at the agency, before its due date too once the
+#   office knows it cannot meet it; the new appointment sits beside the original one.
 TRANSITIONS: dict[Action, Transition] = {
     Action.RECEIVE: Transition(_from(_S.REGISTERED), _S.RECEIVED, _OFFICER),
     Action.REFUSE_AT_DOOR: Transition(_from(_S.REGISTERED), _S.NOT_RECEIVED, _OFFICER),
@@ -73,6 +75,7 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.REQUEST_FEES: Transition(_from(_S.PROCESSING), _S.AWAITING_FEES, _OFFICER),
     Action.CONFIRM_FEES: Transition(_from(_S.AWAITING_FEES), _S.PROCESSING, _OFFICER),
     Action.APPROVE: Transition(_from(_S.PROCESSING), None, _OFFICER),
+    Action.REFUSE: Transition(_from(_S.PROCESSING), None, _OFFICER),
     Action.STOP: Transition(
         _from(_S.RECEIVED, _S.PROCESSING, _S.SUPPLEMENT_REQUESTED, _S.AWAITING_FEES), _S.STOPPED, _OFFICER
     ),

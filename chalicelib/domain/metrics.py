@@ -11,6 +11,9 @@ _SEPARATORS = ("|", "=")
 FILED = "filed"  # labelled by channel and online form: the filing figures
 FINISHED = "finished"  # labelled on_time: the on-time share
 RATED = "rated"  # labelled by rating
+RECEIVED = "received"  # labelled by channel: every received dossier, the denominator of the on-time rule (index 2.1)
+UNFINISHED = "unfinished"  # labelled on_time: open dossiers judged at the end of a month (the month-end snapshot)
+PERIOD_CLOSED = "period_closed"  # 1 once the month-end snapshot of an agency's own open dossiers is written
 
 
 @dataclass(frozen=True, order=True)

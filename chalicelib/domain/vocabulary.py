@@ -70,9 +70,27 @@ class OnlineForm(str, Enum):
 
 
 class ApplicantKind(str, Enum):
+    """Who files a dossier. A dossier is *internal* by who files it: a state administrative body, a public-service
+    unit, a political-social organisation or a state-owned enterprise (Quảng Nam's directive, 13 Sep 2021)."""
+
     CITIZEN = "citizen"
     BUSINESS = "business"
-    STATE_BODY = "state_body"
+    STATE_BODY = "state_body"  # cơ quan hành chính nhà nước; the value stored dossiers already carry
+    PUBLIC_SERVICE_UNIT = "public_service_unit"  # đơn vị sự nghiệp công lập
+    POLITICAL_SOCIAL_ORGANISATION = "political_social_organisation"  # tổ chức chính trị - xã hội
+    STATE_OWNED_ENTERPRISE = "state_owned_enterprise"  # doanh nghiệp nhà nước
+
+    @property
+    def files_internal_dossiers(self) -> bool:
+        return self in INTERNAL_FILERS
+
+
+INTERNAL_FILERS: frozenset[ApplicantKind] = frozenset({
+    ApplicantKind.STATE_BODY,
+    ApplicantKind.PUBLIC_SERVICE_UNIT,
+    ApplicantKind.POLITICAL_SOCIAL_ORGANISATION,
+    ApplicantKind.STATE_OWNED_ENTERPRISE,
+})
 
 
 class Rating(str, Enum):

@@ -15,6 +15,7 @@ from chalicelib.handlers.http import RouteDoc, current_actor, endpoint, json_bod
 from chalicelib.handlers.params import DAY
 from chalicelib.services import calendar
 from chalicelib.services.deadline_watch import watch_deadlines
+from chalicelib.services.period_close import close_month, month_to_close
 
 bp = Blueprint(__name__)
 
@@ -32,7 +33,13 @@ def _run_watch(within_working_days: int) -> dict[str, Any]:
 
 @bp.schedule(Cron(0, 0, "*", "*", "?", "*"), name="deadline_watch")  # 07:00 in Vietnam, every day
 def deadline_watch(event: Any) -> dict[str, Any]:
-    return _run_watch(2)
+    result = _run_watch(2)
+    c = container()
+    month = month_to_close(c.now())
+    if month is not None:  # on the 1st: the month-end snapshot of the on-time rule (index 2.1), idempotent
+        closed = close_month(month, c.catalogue.agency_codes(), c.dossiers, c.counters, c.calendar_for, now=c.now())
+        logger.info("period close", extra=closed.as_dict())
+    return result
 
 
 @bp.route("/v1/admin/deadline-watch", methods=["POST"])

@@ -86,6 +86,7 @@ def submit() -> Response:
         idempotency_key=key,
         body_hash=request_hash(body),
         request_id=request_id(bp),
+        paper_free=c.paper_free_days,
     )
     headers: dict[str, str | list[str]] = {"Location": f"/v1/dossiers/{result.body['id']}"}
     if result.replayed:
@@ -134,7 +135,7 @@ def _action(name: str) -> Action:
 @endpoint(
     RouteDoc(
         summary="Take a lifecycle action (officers: receive, refuse-at-door, request-supplement, start-processing, "
-        "transfer, request-fees, confirm-fees, approve, stop, mark-result-ready, return-result, apologise; "
+        "transfer, request-fees, confirm-fees, approve, refuse, stop, mark-result-ready, return-result, apologise; "
         "applicants: withdraw, resubmit-supplement, rate)",
         request_schema="dossier-action.v1.json",
         response_schema="dossier.v1.json",

@@ -80,6 +80,7 @@ class RouteDoc:
     headers: tuple[tuple[str, str], ...] = ()
     errors: tuple[int, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger bodies answer 413 before anything reads them
+    cacheable: bool = False  # answers carry ETag and Cache-Control, and If-None-Match may answer 304
 
 
 def endpoint(doc: RouteDoc) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -26,6 +26,16 @@ ERROR_TEXT = {
 }
 
 
+# What a cacheable route (`RouteDoc.cacheable`) adds: the validator it takes and the headers it answers with.
+IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
+                 "description": "an ETag from an earlier answer: 304 without a body if it is still current",
+                 "schema": {"type": "string", "maxLength": 2048}}
+CACHE_HEADERS = {
+    "ETag": {"description": "strong validator: a hash of the body", "schema": {"type": "string"}},
+    "Cache-Control": {"description": "public, for as long as the catalogue is cached", "schema": {"type": "string"}},
+}
+
+
 def _component_name(schema_file: str) -> str:
     return schema_file.removesuffix(".json")
 
@@ -90,6 +100,8 @@ def build_openapi(routes: dict[str, dict[str, Any]], *, version: str) -> dict[st
             {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
             for name, text in doc.headers
         ]
+        if doc.cacheable:
+            parameters.append(IF_NONE_MATCH)
         if parameters:
             operation["parameters"] = parameters
         if doc.request_schema:
@@ -100,7 +112,12 @@ def build_openapi(routes: dict[str, dict[str, Any]], *, version: str) -> dict[st
         success: dict[str, Any] = {"description": "Success"}
         if doc.response_schema:
             success["content"] = {"application/json": {"schema": _ref(doc.response_schema, components)}}
+        if doc.cacheable:
+            success["headers"] = CACHE_HEADERS
         operation["responses"][str(doc.success_status)] = success
+        if doc.cacheable:
+            operation["responses"]["304"] = {"description": "Not modified: If-None-Match names the current ETag",
+                                             "headers": CACHE_HEADERS}
         error_ref = _ref("error.v1.json", components)
         for status in sorted(set(doc.errors) | _boundary_errors(doc)):
             operation["responses"][str(status)] = {

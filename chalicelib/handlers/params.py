@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.vocabulary import Status
+from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm, Status
 from chalicelib.handlers.http import Param
 
 AGENCY_CODE_SCHEMA = {"type": "string", "pattern": "^[A-Z0-9][A-Z0-9.]{0,39}$", "maxLength": 40}
@@ -34,3 +34,16 @@ PERIOD = Param("period", "YYYY-MM or YYYY-Qn, Vietnam time",
                {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2]|Q[1-4])$", "maxLength": 7}, required=True,
                code="PERIOD_INVALID")
 AGENCY = Param("agency", "agency code", AGENCY_CODE_SCHEMA, required=True)
+
+# The catalogue's (GET /v1/procedures, /v1/procedures/{code}, /v1/agencies)
+PROCEDURE_CODE = Param(
+    "code", "a procedure's code in the national database, e.g. 1.001193",
+    {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z.-]{0,39}$", "maxLength": 40}, required=True,
+)
+OFFERED_AT = Param("agency", "only procedures that may be filed at this agency", AGENCY_CODE_SCHEMA)
+LEVEL = Param("level", "only this level", {"type": "string", "enum": [level.value for level in AgencyLevel]})
+ONLINE_FORM = Param("online_form", "only procedures offered online this far: full, partial or none",
+                    {"type": "string", "enum": [form.value for form in OnlineForm]})
+SEARCH = Param("q", "a code (or part of one) or words of the name, in any order; case and diacritics aside",
+               {"type": "string", "format": "text-line", "minLength": 1, "maxLength": 100})
+PARENT = Param("parent", "only the agencies directly under this one", AGENCY_CODE_SCHEMA)

@@ -20,24 +20,29 @@ from chalicelib.domain.records import to_record
 # Shown as they are recorded, under the same names.
 _AS_RECORDED = (
     "id", "code", "agency_code", "channel", "online_form", "status", "submitted_at", "received_at", "appointment_at",
-    "due_at", "finished_at", "verdict", "apologies", "supplements", "decision", "reason", "result_reference",
+    "due_at", "new_appointment_at", "finished_at", "verdict", "apologies", "supplements", "decision", "decision_reason",
+    "reason", "result_reference",
     "returned_via", "rating", "result_delivery", "fees_total", "applicant", "documents",
 )
 
 
 def _next_actions(dossier: Dossier, now: datetime, kind: str | None) -> list[str]:
-    """The state machine's allowed actions, less those the dossier's facts rule out (apologise when not
-    late, a second rating, a result before a decision)."""
+    """The state machine's allowed actions, less those the dossier's facts rule out (apologise without an
+    appointment to miss, a second rating, a result before a decision)."""
     if kind is None:
         return []
     ruled_out = set()
-    if not dossier.owes_apology(now):
+    if not dossier.may_apologise():
         ruled_out.add(Action.APOLOGISE)
     if dossier.rating is not None:
         ruled_out.add(Action.RATE)
     if dossier.decision is None:
         ruled_out.add(Action.MARK_RESULT_READY)
     return [a.slug for a in allowed_actions(dossier.status, kind) if a not in ruled_out]
+
+
+def _date(at: datetime) -> str:
+    return at.astimezone(VN_TZ).date().isoformat()
 
 
 def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -> dict[str, Any]:
@@ -49,7 +54,8 @@ def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -
         "procedure": {"code": dossier.procedure_code, "name": dossier.procedure_name},
         "channel_code": dossier.channel.national_code,
         "status_code": dossier.status.national_code,
-        "appointment_date": dossier.appointment_at.astimezone(VN_TZ).date().isoformat(),
+        "appointment_date": _date(dossier.appointment_at),
+        "new_appointment_date": _date(dossier.new_appointment_at) if dossier.new_appointment_at else None,
         "owes_apology": dossier.owes_apology(now),
         "allowed_actions": _next_actions(dossier, now, kind),
         "version": dossier.version,

@@ -8,8 +8,11 @@ from datetime import date
 from typing import Any, Protocol
 
 from chalicelib.domain.calendar import DeclaredDay, WorkingCalendar
+from chalicelib.domain.catalogue import Agency
 from chalicelib.domain.catalogue import Catalogue as Catalogue
+from chalicelib.domain.catalogue_search import ListedProcedure
 from chalicelib.domain.counting import ApplyStats, Deltas
+from chalicelib.domain.directives import PaperFreeDays
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.history import HistoryEntry
@@ -58,8 +61,22 @@ class Calendars(Protocol):
     def undeclare(self, day: date) -> None: ...
 
 
+class PaperFreeDaysStore(Protocol):
+    """Each agency's pilot paper-free days (the directives' `PaperFreeDays`), None where it has chosen none."""
+
+    def for_agency(self, agency_code: str) -> PaperFreeDays | None: ...
+    def save(self, schedule: PaperFreeDays) -> None: ...
+
+
 class Counters(Protocol):
     """The compliance counters: a batch's per-event deltas applied exactly once, and sums read back by scope."""
 
     def apply(self, ledger: Mapping[str, Deltas]) -> ApplyStats: ...
     def read(self, scope: str, periods: Iterable[str]) -> dict[str, int]: ...
+
+
+class CatalogueListings(Protocol):
+    """The whole catalogue, for browsing: every procedure with its search key, and every agency, in code order."""
+
+    def listed_procedures(self) -> list[ListedProcedure]: ...
+    def agencies(self) -> list[Agency]: ...

@@ -11,7 +11,7 @@ from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import ValidationError, dossier_not_found
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
-from chalicelib.domain.kpi import filing_figures, lifecycle_figures, months_of_period
+from chalicelib.domain.kpi import filing_figures, lifecycle_figures, months_of_period, on_time_figures
 from chalicelib.domain.vocabulary import Status
 from chalicelib.services.ports import Catalogue, Counters, Cursor, DossierReader, Page
 
@@ -59,6 +59,8 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
     agency = catalogue.agency(agency_code)
     access.require_agency_scope(actor, agency, ("báo cáo", "reports"))
     metrics = counters.read(agency_scope(agency.code), months)
+    closing = counters.read(agency_scope(agency.code), months[-1:])  # the month-end snapshot: unfinished judged then
+    on_time = on_time_figures(metrics, closing)
     figures = filing_figures(metrics)
     lifecycle = lifecycle_figures(metrics)
     return {
@@ -69,11 +71,15 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
             "total": figures.total,
             "by_channel": figures.by_channel,
             "by_online_form": figures.by_online_form,
+            "internal_by_channel": figures.internal_by_channel,
         },
         "online_share": figures.online_share.as_dict(),
+        "internal_online_share": figures.internal_online_share.as_dict(),
         "online_any_share": figures.online_any_share.as_dict(),
         "lifecycle": lifecycle.counts,
-        "on_time_share": lifecycle.on_time_share.as_dict(),
+        "on_time": on_time.as_dict(),
+        "on_time_share": on_time.share.as_dict(),
+        "finished_on_time_share": lifecycle.finished_on_time_share.as_dict(),
     }
 
 

@@ -14,7 +14,7 @@ from chalicelib.domain.errors import IdempotencyKeyRaceError
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.idempotency import RememberedResponse, check_same_request
 from chalicelib.integrations.documents import DocumentStore
-from chalicelib.services.ports import UnitOfWork
+from chalicelib.services.ports import PaperFreeDaysStore, UnitOfWork
 from chalicelib.services.uploads import verify_upload
 
 
@@ -38,6 +38,7 @@ def submit_dossier(
     idempotency_key: str | None = None,
     body_hash: str = "",
     request_id: str | None = None,
+    paper_free: PaperFreeDaysStore | None = None,
 ) -> Submitted:
     """File the dossier; `render` shapes the answer, which an Idempotency-Key remembers in the same transaction
     (a retry gets exactly the first answer, even after the dossier has moved on)."""
@@ -48,6 +49,9 @@ def submit_dossier(
             return Submitted(remembered.status_code, remembered.body, replayed=True)
     procedure = uow.catalogue.procedure(cmd.procedure_code)
     agency = uow.catalogue.agency(cmd.agency_code)
+    schedule = paper_free.for_agency(agency.code) if paper_free is not None and not cmd.channel.is_online else None
+    if schedule is not None:  # the agency's paper-free days, for the procedures it chose (only paper can break them)
+        procedure = schedule.applied_to(procedure)
     dossiers.check_admissible(cmd, procedure, agency, business_date(now))  # before taking a number, so refusals leave no gap
     for document in cmd.documents:  # each attached file must be the caller's upload, exactly as declared
         if document.file is not None:
@@ -57,6 +61,7 @@ def submit_dossier(
     sequence = uow.next_sequence(agency.code, business_date(now))
     dossier = dossiers.submit(
         cmd, procedure, agency, calendar_for(now.year), now=now, dossier_id=new_id(), event_id=new_id(), sequence=sequence,
+        receiver=actor,
     )
     entry = HistoryEntry(
         version=1, at=now, actor=actor, action="submit", from_status=None, to_status=dossier.status.value,

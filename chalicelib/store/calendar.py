@@ -1,32 +1,58 @@
-"""The working calendar of a province: Vietnamese public holidays (the `holidays` package) plus the days the
-province declares off (or declares working, for a compensatory Saturday), kept in the catalogue table."""
+"""The working calendar of a province: Vietnamese public holidays and worked Saturdays (the `holidays` package) plus
+the days the province declares off or working, kept in the catalogue table, and its configured office hours."""
 
 from __future__ import annotations
 
-import time
+import time as _time
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, time
 from functools import cache
 
 import holidays
 
-from chalicelib.domain.calendar import DAY_OFF, WORKING_DAY, DeclaredDay, WorkingCalendar
+from chalicelib.domain.calendar import (
+    DAY_OFF,
+    DEFAULT_SAME_DAY_CUTOFF,
+    WORKING_DAY,
+    DeclaredDay,
+    OfficeHours,
+    Season,
+    WorkingCalendar,
+)
 from chalicelib.store.models import CatalogueModel
 
 
 @cache
+def national_calendar(years: tuple[int, ...]) -> tuple[frozenset[date], frozenset[date]]:
+    """The public holidays (Tết and substituted days off included) and the Saturdays worked in exchange for a
+    bridge day (`weekend_workdays`, e.g. 26 Apr 2025 for 2 May 2025) of `years`, from the `holidays` package."""
+    national = holidays.country_holidays("VN", years=list(years))
+    return frozenset(national.keys()), frozenset(national.weekend_workdays)
+
+
 def public_holidays(years: tuple[int, ...]) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("VN", years=list(years)).keys())
+    return national_calendar(years)[0]
 
 
 def province_calendar(
-    years: Iterable[int], declared_days_off: Iterable[date] = (), declared_working_days: Iterable[date] = ()
+    years: Iterable[int],
+    declared_days_off: Iterable[date] = (),
+    declared_working_days: Iterable[date] = (),
+    *,
+    seasons: tuple[Season, ...] = (Season(1, OfficeHours()),),
+    same_day_cutoff: time = DEFAULT_SAME_DAY_CUTOFF,
 ) -> WorkingCalendar:
-    """Holidays of `years` and the year after (deadlines run past New Year) plus the province's own days."""
-    span = sorted({y for year in years for y in (year, year + 1)})
+    """Holidays and worked Saturdays of `years` and the year after (deadlines run past New Year), the province's
+    own days on top (a day it declares wins over the national calendar), and its office hours and cut-off."""
+    span = tuple(sorted({y for year in years for y in (year, year + 1)}))
+    days_off, worked_saturdays = national_calendar(span)
+    off, working = frozenset(declared_days_off), frozenset(declared_working_days)
     return WorkingCalendar(
-        days_off=public_holidays(tuple(span)) | frozenset(declared_days_off),
-        working_days_on_weekend=frozenset(declared_working_days),
+        days_off=(days_off - working) | off,
+        working_days_on_weekend=(worked_saturdays - off) | working,
+        hours=seasons[0].hours,
+        seasons=seasons,
+        same_day_cutoff=same_day_cutoff,
     )
 
 
@@ -55,9 +81,18 @@ def declared_days(province_root: str) -> list[DeclaredDay]:
 class CalendarRepository:
     """The province's calendar, rebuilt from its table at most every `ttl_s` seconds per container."""
 
-    def __init__(self, province_root: str, ttl_s: int = 300, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        province_root: str,
+        ttl_s: int = 300,
+        monotonic: Callable[[], float] = _time.monotonic,
+        *,
+        seasons: tuple[Season, ...] = (Season(1, OfficeHours()),),
+        same_day_cutoff: time = DEFAULT_SAME_DAY_CUTOFF,
+    ):
         self.province_root = province_root
         self._root, self._ttl_s, self._monotonic = province_root, ttl_s, monotonic
+        self._seasons, self._same_day_cutoff = seasons, same_day_cutoff
         self._cache: dict[int, tuple[float, WorkingCalendar]] = {}
 
     def for_year(self, year: int) -> WorkingCalendar:
@@ -70,6 +105,8 @@ class CalendarRepository:
             [year],
             (d.day for d in days if d.kind == DAY_OFF),
             (d.day for d in days if d.kind == WORKING_DAY),
+            seasons=self._seasons,
+            same_day_cutoff=self._same_day_cutoff,
         )
         self._cache[year] = (now + self._ttl_s, calendar)
         return calendar

@@ -8,7 +8,8 @@ Item layout (`pk`, `sk`):
              SEQ#{agency}#{YYMMDD} / SEQ       the agency's dossier-code sequence for a day
              IDEMPOTENCY#{owner}#{key} / IDEMPOTENCY  a remembered response for an Idempotency-Key
   catalogue  AGENCY#{code} / AGENCY, PROCEDURE#{code} / PROCEDURE
-             AGENCIES / AGENCY#{code}          lists every agency (queried by the deadline watch; no scans)
+             AGENCIES / AGENCY#{code}          lists every agency, whole (the deadline watch, the agency tree; no scans)
+             PROCEDURES / PROCEDURE#{code}     lists every procedure, whole, with its folded name (the app's catalogue)
   counters   {scope}#{YYYY-MM} / {metric}      a compliance counter
              EVENT#{event id} / APPLIED        marks an event as counted (expires after the replay window)
 """
@@ -94,14 +95,17 @@ class DossierModel(Model):
     appointment_at = UnicodeAttribute()
     fees_total = NumberAttribute()
     legal_days = NumberAttribute(default=0)
+    processing_time = JSONAttribute(null=True)  # {"amount": n, "unit": ...}; absent on dossiers stored before
     agency_status = UnicodeAttribute()  # "{agency}#{status}", key of the work-queue index
     received_at = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
+    new_appointment_at = UnicodeAttribute(null=True)  # an apology's, beside the original appointment_at
     due_agency = UnicodeAttribute(null=True)  # set only while open: makes the due index sparse
     supplements = JSONAttribute(default=list)
     finished_at = UnicodeAttribute(null=True)
     verdict = UnicodeAttribute(null=True)
     decision = UnicodeAttribute(null=True)
+    decision_reason = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     result_reference = UnicodeAttribute(null=True)
     result_file_key = UnicodeAttribute(null=True)

@@ -38,6 +38,7 @@ OFFICER_ACTIONS: dict[str, dict[str, Any]] = {  # a body each action's schema ac
     "request-fees": {},
     "confirm-fees": {},
     "approve": {},
+    "refuse": {"reason": "Không đủ điều kiện cấp phép"},
     "stop": {"reason": "Không đủ điều kiện"},
     "mark-result-ready": {"result_reference": "01/GKS"},
     "return-result": {"via": "desk"},

@@ -62,7 +62,8 @@ def test_a_large_batch_is_split_into_transactions_and_counted_exactly(stack: Loc
     stats = container().counters.apply(fold(from_detail(d) for d in details))  # the service folds, the store applies
     assert stats.events_applied == 250 and stats.transactions == 3
     figures = CounterStore.read(agency_scope(agency), ["2026-11"])
-    assert figures == {"filed|channel=online|form=full": 125, "filed|channel=direct|form=full": 125}
+    assert figures == {"filed|applicant=citizen|channel=online|form=full": 125,
+                       "filed|applicant=citizen|channel=direct|form=full": 125}
 
 
 def test_two_consumers_racing_on_the_same_events_count_them_once(stack: LocalStack) -> None:

@@ -224,7 +224,7 @@ def test_withdrawal_ends_the_dossier_and_reasons_are_required_to_refuse_or_stop(
     not_received = ok(act(api, door, "refuse-at-door", officer, reason="Hồ sơ không thuộc thẩm quyền"))
     assert (not_received["status"], not_received["status_code"], not_received["reason"]) == (
         "not_received", 3, "Hồ sơ không thuộc thẩm quyền")
-    assert not_received["verdict"] is not None
+    assert not_received["verdict"] is None  # issue 8: never received, so never judged
 
     processing = ok(act(api, ok(act(api, submit(api, citizen, agency), "receive", officer)), "start-processing", officer))
     refused(act(api, processing, "stop", officer), 400, "VALIDATION_FAILED")
@@ -266,16 +266,37 @@ def test_state_bodies_must_file_internal_procedures_online(api: Api) -> None:
         for channel in ("direct", "postal"):
             reply = api.call("POST", "/v1/dossiers", submission(INTERNAL_PROCEDURE, agency, channel, applicant=state_body),
                              token=body_token)
-            refused(reply, 422, "STATE_BODY_MUST_FILE_ONLINE")
+            refused(reply, 422, "INTERNAL_DOSSIER_MUST_BE_ONLINE")
         online = submit(api, body_token, agency, INTERNAL_PROCEDURE, applicant=state_body)
         assert (online["status"], online["agency_code"], online["applicant"]["kind"]) == ("registered", agency, "state_body")
     desk_officer = api.token("officer", sub="lc-state-body-desk", agency="H46.00")  # the desk refuses paper too
     reply = api.call("POST", "/v1/dossiers", submission(INTERNAL_PROCEDURE, "H46.00", "direct", applicant=state_body),
                      token=desk_officer)
-    refused(reply, 422, "STATE_BODY_MUST_FILE_ONLINE")
+    refused(reply, 422, "INTERNAL_DOSSIER_MUST_BE_ONLINE")
     citizen = api.token("citizen", sub="lc-not-a-state-body")  # and only state bodies may file it at all
     refused(api.call("POST", "/v1/dossiers", submission(INTERNAL_PROCEDURE, INTERNAL_AGENCY), token=citizen),
             422, "INTERNAL_PROCEDURE")
+
+
+def test_internal_filers_file_online_any_procedure_offered_online_and_get_the_result_online(
+    api: Api, admin_token: str
+) -> None:
+    unit = api.token("organisation", sub="lc-public-service-unit")
+    applicant = {"kind": "public_service_unit", "name": "Trường THCS Phú Lộc", "national_id": "046190000556",
+                 "phone": "0234382223"}
+    agency = commune(14)
+    for channel in ("direct", "postal"):  # a partial-online procedure not flagged internal: still online only
+        reply = api.call("POST", "/v1/dossiers", submission("1.000894", agency, channel, applicant=applicant), token=unit)
+        refused(reply, 422, "INTERNAL_DOSSIER_MUST_BE_ONLINE")
+    reply = api.call("POST", "/v1/dossiers", submission("1.000894", agency, applicant=applicant, result_delivery="desk"),
+                     token=unit)
+    refused(reply, 422, "INTERNAL_RESULT_MUST_BE_ONLINE")
+    filed = submit(api, unit, agency, "1.000894", applicant=applicant)
+    assert (filed["status"], filed["applicant"]["kind"]) == ("registered", "public_service_unit")
+    period = month_of(datetime.fromisoformat(filed["submitted_at"]))  # the report counts it as an internal dossier
+    report = wait_for(lambda: api.kpi(agency, period, admin_token), lambda r: r["filed"]["total"] >= 1)
+    assert report["filed"]["internal_by_channel"]["online"] == 1
+    assert report["internal_online_share"] == {"numerator": 1, "denominator": 1, "percent": 100.0}
 
 
 def _result_ready(api: Api, citizen: str, officer: str, agency: str, procedure: str) -> dict[str, Any]:
@@ -301,15 +322,19 @@ def test_a_full_online_result_goes_by_post_only_when_paid_online(api: Api) -> No
     assert ok(act(api, free, "return-result", officer, via="post"))["returned_via"] == "post"
 
 
-def test_an_apology_is_refused_when_the_dossier_is_not_late(api: Api) -> None:
+def test_an_apology_before_the_due_date_keeps_the_original_appointment(api: Api) -> None:
+    """Issue 8: an apology may come before the due date; its new appointment sits beside the original one."""
     agency = commune(38)
     citizen = api.token("citizen", sub="lc-apology")
     officer = api.token("officer", sub="lc-apology-officer", agency=agency)
     received = ok(act(api, submit(api, citizen, agency, FEE_PROCEDURE), "receive", officer))
     assert received["owes_apology"] is False
     assert instant(received["due_at"]) > datetime.now(UTC)
-    refused(act(api, received, "apologise", officer, new_appointment_date="2030-01-03"), 409, "NOT_LATE")
-    assert ok(get(api, received, officer))["apologies"] == 0
+    apologised = ok(act(api, received, "apologise", officer, new_appointment_date="2030-01-03"))
+    assert apologised["apologies"] == 1
+    assert apologised["appointment_at"] == received["appointment_at"]
+    assert apologised["new_appointment_date"] == "2030-01-03"
+    assert apologised["due_at"] == apologised["new_appointment_at"]
 
 
 def test_the_work_queue_pages_narrows_and_is_scoped_to_the_agency(api: Api, admin_token: str) -> None:

@@ -95,8 +95,9 @@ def do(
         now=at, event_id=f"evt-{count + 1:04d}", target_agency=target,
     )
     subject.version += 1
-    assert len(subject.events) == count + 1
-    event = subject.events[-1]
+    # one event per action, plus the receipt event when the action received the dossier (a resubmission)
+    assert len(subject.events) in (count + 1, count + 2)
+    event = subject.events[count]
     assert isinstance(event, DossierChanged)
     return event
 
@@ -227,7 +228,7 @@ def test_allowed_actions_in_the_conflict_follow_the_current_status() -> None:
     with pytest.raises(ConflictError) as caught:
         check_version(subject, subject.version - 1, A.APPROVE)
     assert caught.value.details["allowed_actions"] == [
-        "request-supplement", "transfer", "request-fees", "approve", "stop", "mark-result-ready", "apologise",
+        "request-supplement", "transfer", "request-fees", "approve", "refuse", "stop", "mark-result-ready", "apologise",
     ]
 
 
@@ -371,14 +372,15 @@ WEDNESDAY_OFF = WorkingCalendar(days_off=frozenset({date(2026, 11, 4)}))
 
 
 @pytest.mark.parametrize(
-    ("calendar", "waited", "due"),
+    ("calendar", "limit", "due"),
     [
-        (CAL, 2 * CAL.hours.length, vn(9, 8)),  # Thursday 08:00 + 19h of office time, over the weekend
-        (WEDNESDAY_OFF, CAL.hours.length, vn(9, 8)),  # one day less waited, one day off more before the appointment
+        (CAL, vn(7, 8), vn(6, 17)),  # Thursday 08:00 + 48h raw = Saturday 08:00: due at Friday's closing
+        (WEDNESDAY_OFF, vn(8, 8), vn(6, 17)),  # appointment Friday 08:00 (Wednesday off) + 48h = Sunday 08:00
     ],
     ids=["weekends-only", "wednesday-off"],
 )
-def test_supplement_wait_pushes_the_deadline(calendar: WorkingCalendar, waited: timedelta, due: datetime) -> None:
+def test_supplement_wait_pushes_the_deadline(calendar: WorkingCalendar, limit: datetime, due: datetime) -> None:
+    """Issue 8: the raw wait (48 hours) moves the on-time limit; `due_at` is the last office instant before it."""
     subject = dossier()
     do(subject, A.RECEIVE, vn(2, 8), calendar=calendar)
     do(subject, A.START_PROCESSING, vn(2, 9), calendar=calendar)
@@ -387,8 +389,7 @@ def test_supplement_wait_pushes_the_deadline(calendar: WorkingCalendar, waited: 
     do(subject, A.RESUBMIT_SUPPLEMENT, vn(5, 9), calendar=calendar)
     assert subject.status is S.PROCESSING
     assert subject.appointment_at == calendar.appointment(vn(2, 8), 3)  # the appointment on the slip stays
-    assert subject.due_at is not None and subject.due_at > subject.appointment_at
-    assert calendar.working_time_between(subject.appointment_at, subject.due_at) == waited
+    assert timeliness.on_time_limit(clock_facts(subject), vn(5, 9)) == subject.appointment_at + timedelta(hours=48) == limit
     assert subject.due_at == timeliness.deadline(clock_facts(subject), vn(5, 9), calendar) == due
 
 
@@ -404,7 +405,7 @@ def test_finishing_within_the_pushed_deadline_is_on_time() -> None:
     assert (subject.verdict, event.on_time) == ("on_time", True)
 
 
-def test_two_supplement_requests_make_the_dossier_late() -> None:
+def two_requests() -> Dossier:
     subject = walk(
         processing(),
         (A.REQUEST_SUPPLEMENT, vn(2, 10), {"missing": "Tờ khai"}),
@@ -412,10 +413,22 @@ def test_two_supplement_requests_make_the_dossier_late() -> None:
         (A.REQUEST_SUPPLEMENT, vn(2, 13), {"missing": "Ảnh 4x6"}),
     )
     assert dict(subject.events[-1].attributes)["supplement_count"] == 2  # type: ignore[union-attr]
+    return subject
+
+
+def test_two_supplement_requests_make_the_dossier_late_while_it_awaits_the_applicant() -> None:
+    """Issue 8: the index's "hơn 01 lần thì tính quá hạn" applies to a process showing only supplement requests."""
+    subject = two_requests()
+    event = do(subject, A.STOP, vn(3, 9), reason="Không bổ sung")  # the clock ended at the open second request
+    assert (subject.verdict, event.on_time) == ("late", False)
+
+
+def test_two_closed_supplement_requests_are_judged_on_their_times() -> None:
+    """Issue 8 (corrects the blanket rule): a dossier processed after two answered requests is judged on its times."""
+    subject = two_requests()
     walk(subject, (A.RESUBMIT_SUPPLEMENT, vn(2, 14)), (A.APPROVE, vn(2, 15)))
     event = do(subject, A.MARK_RESULT_READY, vn(2, 16), result_reference="KS-1")  # well before the appointment
-    assert subject.finished_at < subject.due_at  # type: ignore[operator]
-    assert (subject.verdict, event.on_time) == ("late", False)
+    assert (subject.verdict, event.on_time) == ("on_time", True)
 
 
 def test_resubmission_before_receipt_starts_the_clock() -> None:
@@ -493,10 +506,27 @@ def test_finishing_exactly_at_due_at_is_on_time() -> None:
     assert (subject.verdict, event.on_time) == ("on_time", True)
 
 
-def test_apologise_when_not_late() -> None:
-    error = refused(late_dossier(), A.APOLOGISE, vn(2, 12), new_appointment_date="2026-11-06")
+def test_apologise_before_the_due_date() -> None:
+    """Issue 8: an apology may come before the due date, once the office knows it cannot meet it."""
+    subject = late_dossier()
+    do(subject, A.APOLOGISE, vn(2, 12), new_appointment_date="2026-11-06")
+    assert (subject.appointment_at, subject.new_appointment_at) == (vn(3, 8), vn(6, 17))
+
+
+@pytest.mark.parametrize(
+    ("subject", "code"),
+    [(dossier(), "ILLEGAL_TRANSITION"), (dossier(status=S.PROCESSING, received_at=vn(2, 8)), "APOLOGY_NOT_ALLOWED")],
+    ids=["registered", "no-due-date"],
+)
+def test_apologise_needs_an_appointment_to_miss(subject: Dossier, code: str) -> None:
+    error = refused(subject, A.APOLOGISE, vn(2, 12), new_appointment_date="2026-11-06")
     assert isinstance(error, ConflictError)
-    assert error.code == "NOT_LATE"
+    assert error.code == code
+
+
+def test_a_new_appointment_must_fall_after_the_current_due_date() -> None:
+    subject = walk(dossier(legal_days=5), (A.RECEIVE, vn(2, 8)))  # due Monday 9 November 08:00
+    assert refused(subject, A.APOLOGISE, vn(2, 12), new_appointment_date="2026-11-06").code == "APPOINTMENT_INVALID"
 
 
 @pytest.mark.parametrize(
@@ -532,7 +562,8 @@ def test_apologise_sets_a_new_appointment_at_closing_time() -> None:
     assert subject.owes_apology(vn(4, 10))
     event = do(subject, A.APOLOGISE, vn(4, 10), new_appointment_date="2026-11-06")
     closing = datetime(2026, 11, 6, 17, 0, tzinfo=VN_TZ)
-    assert subject.appointment_at == closing
+    assert subject.appointment_at == vn(3, 8)  # issue 8: the original appointment is kept
+    assert subject.new_appointment_at == closing
     assert subject.due_at == closing
     assert subject.apologies == 1
     assert subject.status is S.PROCESSING
@@ -598,16 +629,16 @@ def test_transfer_to_self_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("make", "action", "status", "code"),
+    ("make", "action", "status", "code", "on_time"),
     [
-        (dossier, A.REFUSE_AT_DOOR, S.NOT_RECEIVED, 3),
-        (received, A.STOP, S.STOPPED, 8),
-        (processing, A.STOP, S.STOPPED, 8),
+        (dossier, A.REFUSE_AT_DOOR, S.NOT_RECEIVED, 3, None),  # issue 8: never received, so not judged
+        (received, A.STOP, S.STOPPED, 8, True),
+        (processing, A.STOP, S.STOPPED, 8, True),
     ],
     ids=["refuse-registered", "stop-received", "stop-processing"],
 )
 def test_refusal_and_stop_record_the_reason_and_end_processing(
-    make: Any, action: Action, status: Status, code: int
+    make: Any, action: Action, status: Status, code: int, on_time: bool | None
 ) -> None:
     subject = make()
     source = subject.status.value
@@ -615,9 +646,9 @@ def test_refusal_and_stop_record_the_reason_and_end_processing(
     assert subject.status is status
     assert subject.reason == "Không thuộc thẩm quyền"
     assert subject.finished_at == vn(2, 11)
-    assert subject.verdict == "on_time"
+    assert subject.verdict == (None if on_time is None else "on_time")
     assert not subject.is_open
-    assert (event.from_status, event.status, event.status_code, event.on_time) == (source, status.value, code, True)
+    assert (event.from_status, event.status, event.status_code, event.on_time) == (source, status.value, code, on_time)
     assert dict(event.attributes) == {"reason": "Không thuộc thẩm quyền"}
     assert event.event_type == EVENT_OF[action]
 
@@ -643,12 +674,13 @@ def test_withdraw_ends_processing(make: Any) -> None:
     subject = make()
     source = subject.status.value
     event = do(subject, A.WITHDRAW, vn(2, 11), reason="Nộp nhầm")
+    on_time = None if source == "registered" else True  # issue 8: withdrawn before receipt is not judged
     assert subject.status is S.WITHDRAWN
     assert subject.finished_at == vn(2, 11)
-    assert subject.verdict == "on_time"
+    assert subject.verdict == (None if on_time is None else "on_time")
     assert not subject.is_open
     assert event.event_type == EventType.DOSSIER_WITHDRAWN
-    assert (event.from_status, event.status, event.status_code, event.on_time) == (source, "withdrawn", 7, True)
+    assert (event.from_status, event.status, event.status_code, event.on_time) == (source, "withdrawn", 7, on_time)
     assert (event.actor_id, event.actor_name, event.actor_role) == (None, None, "citizen")
     assert dict(event.attributes) == {"reason": "Nộp nhầm"}
 

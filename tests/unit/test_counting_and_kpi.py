@@ -36,7 +36,7 @@ def submitted(
 
 
 def test_a_submission_moves_each_agency_on_its_path_and_its_level() -> None:
-    metric = Metric.parse("filed|channel=online|form=full")
+    metric = Metric.parse("filed|applicant=citizen|channel=online|form=full")
     assert deltas(submitted()) == Counter(
         {
             CounterKey("AGENCY#T46", "2026-11", metric): 1,
@@ -48,7 +48,7 @@ def test_a_submission_moves_each_agency_on_its_path_and_its_level() -> None:
 
 def test_three_tier_commune_moves_its_district_and_province_too() -> None:
     detail = submitted(path=("T46", "T46.H01", "T46.H01.X07"), channel="direct", form="partial")
-    metric = Metric.parse("filed|channel=direct|form=partial")
+    metric = Metric.parse("filed|applicant=citizen|channel=direct|form=partial")
     assert deltas(detail) == Counter(
         {
             CounterKey("AGENCY#T46", "2026-11", metric): 1,
@@ -93,7 +93,8 @@ def test_aggregate_sums_each_counter_once() -> None:
         samples.changed(EventType.DOSSIER_DUE_SOON, event_id="e5"),
     ]
     total = aggregate(batch)
-    online, direct = Metric.parse("filed|channel=online|form=full"), Metric.parse("filed|channel=direct|form=full")
+    online = Metric.parse("filed|applicant=citizen|channel=online|form=full")
+    direct = Metric.parse("filed|applicant=citizen|channel=direct|form=full")
     assert total == Counter(
         {
             CounterKey("AGENCY#T46", "2026-11", online): 2,
@@ -193,6 +194,7 @@ def test_filing_figures_sum_by_channel_and_form() -> None:
         total=20,
         by_channel={"online": 7, "online_assisted": 3, "direct": 7, "postal": 3},
         by_online_form={"full": 8, "partial": 2, "none": 10},
+        internal_by_channel={"online": 0, "online_assisted": 0, "direct": 0, "postal": 0},  # no applicant label
     )
     assert figures.online_share == Ratio(7, 20)
     assert figures.online_share.percent == 35.0

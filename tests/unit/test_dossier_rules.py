@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.domain.calendar import ProcessingTime, WorkingCalendar
 from chalicelib.domain.catalogue import Agency, DocumentType, FeeLine, Procedure
 from chalicelib.domain.codes import dossier_code, parse_dossier_code
 from chalicelib.domain.dossier import Applicant, Document, Dossier, SubmitDossier, check_admissible, submit
@@ -61,7 +61,7 @@ def procedure(**changes: object) -> Procedure:
         online_form=OnlineForm.FULL,
         internal=False,
         fees=(FeeLine("Lệ phí", 8000), FeeLine("Phí sao y", 2000)),
-        processing_days=3,
+        processing_time=ProcessingTime(3),
         required_documents=(ID_CARD, APPLICATION),
         postal_result=True,
     )
@@ -244,7 +244,7 @@ def submitted(cmd: SubmitDossier, proc: Procedure | None = None, *, now: datetim
     ("channel", "delivery", "status"),
     [
         (Channel.ONLINE, ResultDelivery.ONLINE, Status.REGISTERED),
-        (Channel.ONLINE_ASSISTED, ResultDelivery.DESK, Status.REGISTERED),
+        (Channel.ONLINE_ASSISTED, ResultDelivery.DESK, Status.RECEIVED),  # issue 8: a desk intake is received there
         (Channel.DIRECT, ResultDelivery.DESK, Status.RECEIVED),
         (Channel.POSTAL, ResultDelivery.POST, Status.RECEIVED),
     ],
@@ -275,7 +275,7 @@ def test_submit_before_vietnam_midnight_keeps_the_same_day() -> None:
     ids=["sunday-night", "monday-office-hours", "friday-after-closing"],
 )
 def test_submit_appointment_is_the_working_calendars(now: datetime, processing_days: int) -> None:
-    dossier = submitted(command(), procedure(processing_days=processing_days), now=now)
+    dossier = submitted(command(), procedure(processing_time=ProcessingTime(processing_days)), now=now)
     assert dossier.appointment_at == WorkingCalendar().appointment(now, processing_days)
 
 
@@ -298,7 +298,7 @@ def test_submit_fills_the_dossier_from_command_procedure_and_agency() -> None:
 
 
 def test_submit_records_one_dossier_submitted_event() -> None:
-    dossier = submitted(command(channel=Channel.ONLINE_ASSISTED))
+    dossier = submitted(command(channel=Channel.ONLINE))
     assert len(dossier.events) == 1
     event = dossier.events[0]
     assert isinstance(event, DossierSubmitted)
@@ -313,7 +313,7 @@ def test_submit_records_one_dossier_submitted_event() -> None:
         "agency_code": "T46.X01",
         "agency_path": ["T46", "T46.X01"],
         "agency_level": "commune",
-        "channel": "online_assisted",
+        "channel": "online",
         "online_form": "full",
         "applicant_kind": "citizen",
         "status": "registered",

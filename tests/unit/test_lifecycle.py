@@ -37,6 +37,7 @@ LEGAL: dict[tuple[Status, Action], Status] = {
     (S.PROCESSING, A.TRANSFER): S.PROCESSING,
     (S.PROCESSING, A.REQUEST_FEES): S.AWAITING_FEES,
     (S.PROCESSING, A.APPROVE): S.PROCESSING,
+    (S.PROCESSING, A.REFUSE): S.PROCESSING,
     (S.PROCESSING, A.STOP): S.STOPPED,
     (S.PROCESSING, A.MARK_RESULT_READY): S.RESULT_READY,
     (S.PROCESSING, A.APOLOGISE): S.PROCESSING,
@@ -81,8 +82,8 @@ def test_every_status_action_pair(status: Status, action: Action) -> None:
 
 
 def test_the_cross_product_is_complete() -> None:
-    assert len(list(itertools.product(Status, Action))) == 10 * 15
-    assert len(Action) == 15
+    assert len(list(itertools.product(Status, Action))) == 10 * 16
+    assert len(Action) == 16
 
 
 @pytest.mark.parametrize("status", list(Status))
@@ -96,7 +97,7 @@ def test_allowed_actions_match_the_table_in_action_order(status: Status) -> None
         (S.REGISTERED, "officer", [A.RECEIVE, A.REFUSE_AT_DOOR, A.REQUEST_SUPPLEMENT]),
         (S.REGISTERED, "applicant", [A.WITHDRAW]),
         (S.PROCESSING, Actor.OFFICER, [
-            A.REQUEST_SUPPLEMENT, A.TRANSFER, A.REQUEST_FEES, A.APPROVE, A.STOP, A.MARK_RESULT_READY, A.APOLOGISE,
+            A.REQUEST_SUPPLEMENT, A.TRANSFER, A.REQUEST_FEES, A.APPROVE, A.REFUSE, A.STOP, A.MARK_RESULT_READY, A.APOLOGISE,
         ]),
         (S.SUPPLEMENT_REQUESTED, "applicant", [A.WITHDRAW, A.RESUBMIT_SUPPLEMENT]),
         (S.SUPPLEMENT_REQUESTED, "officer", [A.STOP, A.APOLOGISE]),

@@ -149,6 +149,7 @@ def test_fee_amounts_are_plain_ints(procedures):
             assert amount >= 0, (entry["code"], fee)
 
 
-def test_processing_days_are_plain_ints(procedures):
+def test_processing_times_are_plain_ints_with_a_unit(procedures):
     for entry in procedures:
-        assert type(entry["processing_days"]) is int, entry["code"]
+        assert type(entry["processing_time"]["amount"]) is int, entry["code"]
+        assert entry["processing_time"]["unit"] in {"hours", "working_days", "days", "months"}, entry["code"]

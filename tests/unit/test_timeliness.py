@@ -15,6 +15,7 @@ from chalicelib.domain.timeliness import (
     end_of_processing,
     is_late,
     judge,
+    on_time_limit,
     supplement_time,
 )
 
@@ -46,9 +47,9 @@ def supp(requested: datetime, resubmitted: datetime | None = None) -> Supplement
     return Supplement(requested, resubmitted)
 
 
-# A closed supplement open for one office day (Tue 10:00 → Wed 10:00) pushes the deadline to Fri 09:00.
+# A closed supplement open for 24 hours (Tue 10:00 → Wed 10:00): the on-time limit moves to Fri 09:00.
 ONE_DAY_SUPPLEMENT = supp(vn("2026-10-06", "10:00"), vn("2026-10-07", "10:00"))
-# Open Wed 16:00 → Thu 08:30 is two working hours: deadline Thu 11:00.
+# Open Wed 16:00 → Thu 08:30: 16h30 raw (the index subtracts the interval, not its working time): limit Fri 01:30.
 OVERNIGHT_SUPPLEMENT = supp(vn("2026-10-07", "16:00"), vn("2026-10-08", "08:30"))
 
 CASES = [
@@ -61,7 +62,7 @@ CASES = [
     ("unfinished, period ends before", facts(), vn("2026-10-07", "23:59"), Verdict.IN_PROGRESS_ON_TIME),
     ("unfinished, period ends at appointment", facts(), APPOINTMENT, Verdict.IN_PROGRESS_ON_TIME),
     ("unfinished, period ends after", facts(), PERIOD_END, Verdict.IN_PROGRESS_LATE),
-    # -- a closed supplement pushes the deadline by its working time
+    # -- the raw time of a closed supplement is subtracted from the end
     (
         "closed supplement, finished at pushed deadline",
         facts(vn("2026-10-09", "09:00"), ONE_DAY_SUPPLEMENT),
@@ -75,14 +76,14 @@ CASES = [
         Verdict.LATE,
     ),
     (
-        "overnight supplement counts working hours only, on time",
-        facts(vn("2026-10-08", "11:00"), OVERNIGHT_SUPPLEMENT),
+        "overnight supplement subtracts its raw 16h30, on time",
+        facts(vn("2026-10-09", "01:30"), OVERNIGHT_SUPPLEMENT),
         PERIOD_END,
         Verdict.ON_TIME,
     ),
     (
-        "overnight supplement counts working hours only, late",
-        facts(vn("2026-10-08", "11:01"), OVERNIGHT_SUPPLEMENT),
+        "overnight supplement subtracts its raw 16h30, late",
+        facts(vn("2026-10-09", "01:31"), OVERNIGHT_SUPPLEMENT),
         PERIOD_END,
         Verdict.LATE,
     ),
@@ -117,12 +118,12 @@ CASES = [
         PERIOD_END,
         Verdict.ON_TIME,
     ),
-    # -- more than one supplement request is late
+    # -- more than one supplement request is late where the process shows only supplement requests (the index)
     (
-        "two closed supplements, finished early",
+        "two closed supplements, finished early: judged on its times",
         facts(vn("2026-10-07", "15:00"), supp(vn("2026-10-05", "10:00"), vn("2026-10-05", "11:00")), ONE_DAY_SUPPLEMENT),
         PERIOD_END,
-        Verdict.LATE,
+        Verdict.ON_TIME,
     ),
     (
         "two supplements, the second open",
@@ -131,10 +132,10 @@ CASES = [
         Verdict.LATE,
     ),
     (
-        "two closed supplements, unfinished",
+        "two closed supplements, unfinished: judged on its times",
         facts(None, supp(vn("2026-10-05", "10:00"), vn("2026-10-05", "11:00")), ONE_DAY_SUPPLEMENT),
         vn("2026-10-07", "12:00"),
-        Verdict.IN_PROGRESS_LATE,
+        Verdict.IN_PROGRESS_ON_TIME,
     ),
     # -- without an appointment date: working days elapsed - supplement time <= legal days
     ("no appointment, exactly 3 days", facts(APPOINTMENT, appointment=None), PERIOD_END, Verdict.ON_TIME),
@@ -233,10 +234,11 @@ def test_end_of_processing(facts_: ClockFacts, as_of: datetime, expected: dateti
     assert end_of_processing(facts_, as_of) == expected
 
 
-def test_supplement_time_counts_closed_requests_in_working_time() -> None:
+def test_supplement_time_is_the_raw_interval_of_closed_requests() -> None:
+    """Supplement time = completion of the supplement − time of the request, raw (QĐ 766 index 2.1, qd766 formula)."""
     f = facts(None, ONE_DAY_SUPPLEMENT, OVERNIGHT_SUPPLEMENT, supp(vn("2026-10-09", "10:00")))
-    assert supplement_time(f, PERIOD_END, CAL) == 9.5 * H + 2 * H
-    assert supplement_time(f, vn("2026-10-06", "12:00"), CAL) == timedelta(0)  # still open then
+    assert supplement_time(f, PERIOD_END) == 24 * H + 16.5 * H
+    assert supplement_time(f, vn("2026-10-06", "12:00")) == timedelta(0)  # still open then
 
 
 @pytest.mark.parametrize(
@@ -244,7 +246,7 @@ def test_supplement_time_counts_closed_requests_in_working_time() -> None:
     [
         (facts(), APPOINTMENT),
         (facts(None, ONE_DAY_SUPPLEMENT), vn("2026-10-09", "09:00")),
-        (facts(None, OVERNIGHT_SUPPLEMENT), vn("2026-10-08", "11:00")),
+        (facts(None, OVERNIGHT_SUPPLEMENT), vn("2026-10-08", "17:00")),  # limit Fri 01:30: the last closing before
         (facts(appointment=None), None),
     ],
 )
@@ -255,9 +257,10 @@ def test_deadline(facts_: ClockFacts, expected: datetime | None) -> None:
 def test_appointment_from_the_calendar_and_a_supplement_over_tet() -> None:
     received = vn("2026-02-12", "10:00")
     appointment = CAL.appointment(received, 3)  # Fri 13, Mon 23, Tue 24 February
-    closed = supp(vn("2026-02-13", "16:00"), vn("2026-02-23", "09:30"))  # 1h + 2h of working time
+    closed = supp(vn("2026-02-13", "16:00"), vn("2026-02-23", "09:30"))  # 9 days 17h30 raw, over Tết
     f = facts(vn("2026-02-24", "13:00"), closed, received=received, appointment=appointment)
-    assert deadline(f, vn("2026-02-28"), CAL) == vn("2026-02-24", "13:00")
+    assert on_time_limit(f, vn("2026-02-28")) == vn("2026-03-06", "03:30")
+    assert deadline(f, vn("2026-02-28"), CAL) == vn("2026-03-05", "17:00")
     assert judge(f, vn("2026-02-28"), CAL) is Verdict.ON_TIME
 
 

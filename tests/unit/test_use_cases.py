@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.actions import ActOnDossier
-from chalicelib.domain.calendar import DAY_OFF, WorkingCalendar
+from chalicelib.domain.calendar import DAY_OFF, ProcessingTime, WorkingCalendar
 from chalicelib.domain.catalogue import DocumentType, FeeLine, Procedure
 from chalicelib.domain.dossier import Document, SubmitDossier
 from chalicelib.domain.errors import ForbiddenError, NotFoundError, RuleViolationError, VersionConflictError
@@ -32,7 +32,7 @@ from tests.unit.test_actions import CITIZEN, COMMUNE, OFFICER, OFFICER_ELSEWHERE
 
 BIRTH = Procedure(
     code="1.001193", name="Đăng ký khai sinh", field="Hộ tịch", level=AgencyLevel.COMMUNE, department=None,
-    online_form=OnlineForm.FULL, internal=False, fees=(FeeLine("Lệ phí", 0),), processing_days=3,
+    online_form=OnlineForm.FULL, internal=False, fees=(FeeLine("Lệ phí", 0),), processing_time=ProcessingTime(3),
     required_documents=(DocumentType("to_khai", "Tờ khai"),), postal_result=True,
 )
 CAL = WorkingCalendar()
