@@ -30,12 +30,14 @@ MAX_FLOAT_CHARS = 40
 MAX_IDENTIFIER_LENGTH = 128  # any id, code or subject that becomes (part of) a DynamoDB key; keys hold 1,024 bytes
 CLIP = 80  # characters of client input an error message may quote
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(rb"[\[\]{}]")
+_STRUCTURAL = re.compile(rb'["\\\[\]{}]')
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_OPENERS, _CLOSERS = frozenset(b"[{"), frozenset(b"]}")
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Characters that show nothing: blank text made of them is still blank.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
+# Characters that show nothing although Unicode does not call them spaces: Hangul and Braille fillers.
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_LINE_BREAKS = frozenset("\n\r\u2028\u2029\x85")
 _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
@@ -45,13 +47,28 @@ def clip(text: str, limit: int = CLIP) -> str:
 
 
 def json_depth(raw: bytes) -> int:
-    """The deepest nesting of arrays and objects in `raw`, counted without recursion (strings skipped)."""
+    """The deepest nesting of arrays and objects in `raw`, in one linear pass over its structural characters
+    (strings and their escapes skipped), before json.loads could recurse. A regex over whole strings would
+    restart at every escaped quote of an unterminated string: quadratic, minutes for a 128 KiB body."""
     depth = deepest = 0
-    for bracket in _BRACKETS.findall(_STRING.sub(b'""', raw)):
-        if bracket in (b"[", b"{"):
+    in_string = False
+    escaped_at = -1  # the position a backslash inside a string escapes
+    for match in _STRUCTURAL.finditer(raw):
+        position = match.start()
+        if position == escaped_at:
+            continue
+        char = raw[position]
+        if in_string:
+            if char == _BACKSLASH:
+                escaped_at = position + 1
+            elif char == _QUOTE:
+                in_string = False
+        elif char == _QUOTE:
+            in_string = True
+        elif char in _OPENERS:
             depth += 1
             deepest = max(deepest, depth)
-        else:
+        elif char in _CLOSERS:
             depth -= 1
     return deepest
 
@@ -114,6 +131,7 @@ def check_text(value: Any) -> None:
         if isinstance(node, str):
             problem = text_problem(node)
             if problem:
+                path = clip(path)  # 32 levels of 40-character keys would quote kilobytes of the client's input
                 raise ValidationError(
                     f"Văn bản không hợp lệ tại {path}: {problem}. (Invalid text at {path}.)",
                     code="TEXT_INVALID",
@@ -129,12 +147,18 @@ def check_text(value: Any) -> None:
 
 
 def is_blank(text: str) -> bool:
-    return not text.strip().strip(_INVISIBLE).strip()
+    """Shows nothing: only whitespace, format characters (zero-width spaces and joiners, direction marks, tags),
+    combining marks with nothing to combine with, and fillers."""
+    return all(
+        char.isspace() or char in _FILLERS or unicodedata.category(char) in ("Cf", "Mn", "Me", "Zs", "Zl", "Zp")
+        for char in text
+    )
 
 
 def is_text_line(text: str) -> bool:
     """One line of human text: the common policy, no line breaks or tabs, not blank."""
-    return text_problem(text) is None and not any(c in _ALLOWED_CONTROLS for c in text) and not is_blank(text)
+    return (text_problem(text) is None and not any(c in _ALLOWED_CONTROLS or c in _LINE_BREAKS for c in text)
+            and not is_blank(text))
 
 
 def is_text_block(text: str) -> bool:

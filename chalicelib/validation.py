@@ -12,14 +12,15 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema import ValidationError as SchemaError
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from chalicelib.domain.errors import ValidationError
 from chalicelib.input_policy import clip, is_text_block, is_text_line
@@ -76,9 +77,9 @@ def _is_instant(value: object) -> bool:
         return True
     if not _ISO_INSTANT.fullmatch(value):
         return False
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    try:  # 0001-01-01T00:00+14:00 parses, but is no instant UTC can hold
+        datetime.fromisoformat(value).astimezone(UTC)  # 3.11 reads the Z
+    except (ValueError, OverflowError):
         return False
     return True
 
@@ -102,16 +103,21 @@ Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 def _registry() -> Registry:
     resources = []
     for path in sorted(SCHEMA_DIR.glob("*.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        resources.append((path.name, Resource.from_contents(schema)))
+        resources.append((path.name, DRAFT202012.create_resource(_ours(json.loads(path.read_text(encoding="utf-8"))))))
     return Registry().with_resources(resources)
+
+
+def _ours(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema without `$schema`: jsonschema picks the validator class of a `$ref`'s target from it, which would
+    drop our ECMA `pattern` and formats for every schema reached through a `$ref` (all our files are 2020-12)."""
+    return {key: value for key, value in schema.items() if key != "$schema"}
 
 
 @cache
 def _validator(name: str) -> Any:
     schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
-    return Validator(schema, registry=_registry(), format_checker=FORMAT_CHECKER)
+    return Validator(_ours(schema), registry=_registry(), format_checker=FORMAT_CHECKER)
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -172,7 +178,7 @@ def validate(schema_name: str, instance: Any) -> None:
     errors = sorted(_validator(schema_name).iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message))
     if not errors:
         return
-    problems = [{"path": _path(error.absolute_path), "problem": describe(error)} for error in errors[:MAX_PROBLEMS]]
+    problems = [{"path": clip(_path(error.absolute_path)), "problem": describe(error)} for error in errors[:MAX_PROBLEMS]]
     first = problems[0]
     raise ValidationError(
         f"Dữ liệu không hợp lệ tại {first['path']}: {first['problem']} (invalid request; see details)",

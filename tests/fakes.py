@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib.domain.calendar import DAY_OFF, WORKING_DAY, DeclaredDay, WorkingCalendar
 from chalicelib.domain.catalogue import Agency, Procedure
 from chalicelib.domain.catalogue_search import ListedProcedure
+from chalicelib.domain.counting import ApplyStats, Deltas
 from chalicelib.domain.directives import PaperFreeDays
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import (
@@ -277,6 +278,34 @@ class InMemoryBus:
         return failed
 
 
+class InMemoryCounters:
+    """`Counters`: each event's deltas applied once (a second delivery of an id changes nothing), summed by scope."""
+
+    def __init__(self) -> None:
+        self.values: Counter[tuple[str, str, str]] = Counter()
+        self.applied: set[str] = set()
+
+    def apply(self, ledger: Mapping[str, Deltas]) -> ApplyStats:
+        stats = ApplyStats()
+        for event_id, deltas in ledger.items():
+            if event_id in self.applied:
+                stats.events_skipped += 1
+                continue
+            self.applied.add(event_id)
+            stats.events_applied += 1
+            for key, amount in deltas.items():
+                self.values[(key.scope, key.period, str(key.metric))] += amount
+        return stats
+
+    def read(self, scope: str, periods: Iterable[str]) -> dict[str, int]:
+        wanted = set(periods)
+        sums: Counter[str] = Counter()
+        for (stored_scope, period, metric), value in self.values.items():
+            if stored_scope == scope and period in wanted:
+                sums[metric] += value
+        return dict(sums)
+
+
 def fake_adapters(catalogue: InMemoryCatalogue, tables: InMemoryTables | None = None) -> dict[str, Any]:
     """Everything a `Container(settings, adapters=...)` needs to run the use cases without AWS."""
     tables = tables or InMemoryTables()
@@ -288,5 +317,6 @@ def fake_adapters(catalogue: InMemoryCatalogue, tables: InMemoryTables | None = 
         "calendars": InMemoryCalendars(),
         "documents": InMemoryDocuments(),
         "publisher": InMemoryBus(),
+        "counters": InMemoryCounters(),
         "paper_free_days": InMemoryPaperFreeDays(),
     }

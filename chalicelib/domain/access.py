@@ -37,6 +37,21 @@ def is_applicant(actor: Actor) -> bool:
     return actor.role in APPLICANTS
 
 
+def is_officer(actor: Actor) -> bool:
+    return actor.role == Role.OFFICER
+
+
+def is_named_in_events(actor: Actor) -> bool:
+    """Officers are named in the events (the notice names the officer: Decree 224/2026); an applicant's id and name
+    are personal data and never published."""
+    return is_officer(actor)
+
+
+def writes_internal_notes(actor: Actor) -> bool:
+    """Officers' notes on some steps are internal; applicants' notes never are."""
+    return is_officer(actor)
+
+
 def authorise_action(actor: Actor, dossier: Dossier, action: Action) -> None:
     """Applicants act on their own dossiers only; officers only on dossiers their agency holds; admins never act."""
     if actor_of(action).value == "applicant":

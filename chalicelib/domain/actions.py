@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from . import directives
-from .access import authorise_action
+from .access import authorise_action, is_named_in_events
 from .calendar import ProcessingTime, TimeUnit, WorkingCalendar, business_date
 from .catalogue import Agency
 from .dossier import Dossier, SupplementRecord
@@ -124,8 +124,8 @@ def act(
         dossier.finished_at = now
         on_time = verdict_of(dossier, now, calendar)
         dossier.verdict = None if on_time is None else ("on_time" if on_time else "late")
-    officer = actor.role == "officer"
-    actor_id, actor_name = (actor.user_id, actor.display_name) if officer else (None, None)
+    named = is_named_in_events(actor)
+    actor_id, actor_name = (actor.user_id, actor.display_name) if named else (None, None)
     dossier.events.append(
         change_event(dossier, effect.event_type, event_id=event_id, now=now, from_status=before, actor_id=actor_id,
                      actor_name=actor_name, actor_role=actor.role, on_time=on_time, payload=payload)

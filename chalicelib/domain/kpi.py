@@ -85,7 +85,7 @@ _INTERNAL_FILERS = frozenset(kind.value for kind in INTERNAL_FILERS)
 _ONLINE_CHANNELS = frozenset(channel.value for channel in Channel if channel.is_online)
 
 
-_PERIOD = re.compile(r"([0-9]{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))", re.ASCII)
+_PERIOD = re.compile(r"(20[0-9]{2})-(?:(0[1-9]|1[0-2])|Q([1-4]))", re.ASCII)  # the service's span: 2000–2099
 
 
 def months_of_period(period: str) -> list[str]:

@@ -48,7 +48,7 @@ def deadline_watch(event: Any) -> dict[str, Any]:
         summary="Run the deadline watch now (admins): warn about dossiers due soon or overdue",
         request_schema="deadline-watch-request.v1.json",
         response_schema="deadline-watch-result.v1.json",
-        errors=(400, 401, 403),
+        errors=(400, 401, 403, 502, 503),  # the watch reads and writes dossiers: DynamoDB may be busy
     )
 )
 def run_deadline_watch() -> dict[str, Any]:
@@ -71,7 +71,7 @@ def _calendar_view(province_root: str, days: list[DeclaredDay]) -> dict[str, Any
 
 @bp.route("/v1/admin/calendar", methods=["GET"])
 @endpoint(RouteDoc(summary="The province's declared days off and working days (on top of public holidays)",
-                   response_schema="calendar.v1.json", errors=(401, 403)))
+                   response_schema="calendar.v1.json", errors=(401, 403, 502, 503)))
 def list_calendar() -> dict[str, Any]:
     access.require_role(current_actor(bp), access.READ_CALENDAR)
     calendars = container().calendars
@@ -81,7 +81,7 @@ def list_calendar() -> dict[str, Any]:
 @bp.route("/v1/admin/calendar/{day}", methods=["PUT"])
 @endpoint(RouteDoc(summary="Declare a day off (or a compensatory working day) for the province (admins)",
                    request_schema="calendar-day.v1.json", response_schema="calendar.v1.json", path=(DAY,),
-                   errors=(400, 401, 403)))
+                   errors=(400, 401, 403, 502, 503)))
 def declare_day(day: str) -> dict[str, Any]:
     access.require_role(current_actor(bp), access.ADMINISTER)
     body = json_body(bp, "calendar-day.v1.json")
@@ -92,7 +92,7 @@ def declare_day(day: str) -> dict[str, Any]:
 
 @bp.route("/v1/admin/calendar/{day}", methods=["DELETE"])
 @endpoint(RouteDoc(summary="Withdraw a declared day (admins)", response_schema="calendar.v1.json", path=(DAY,),
-                   errors=(400, 401, 403)))
+                   errors=(400, 401, 403, 502, 503)))
 def undeclare_day(day: str) -> dict[str, Any]:
     access.require_role(current_actor(bp), access.ADMINISTER)
     calendars = container().calendars

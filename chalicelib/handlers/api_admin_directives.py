@@ -24,7 +24,8 @@ def _view(schedule: PaperFreeDays) -> dict[str, Any]:
 
 @bp.route("/v1/admin/agencies/{agency_code}/paper-free-days", methods=["GET"])
 @endpoint(RouteDoc(summary="An agency's pilot paper-free days and the procedures they apply to",
-                   response_schema="paper-free-days.v1.json", path=(AGENCY_CODE,), errors=(400, 401, 403, 404)))
+                   response_schema="paper-free-days.v1.json", path=(AGENCY_CODE,),
+                   errors=(400, 401, 403, 404, 502, 503)))
 def get_paper_free_days(agency_code: str) -> dict[str, Any]:
     access.require_role(current_actor(bp), access.READ_CALENDAR)
     c = container()
@@ -34,7 +35,7 @@ def get_paper_free_days(agency_code: str) -> dict[str, Any]:
 @bp.route("/v1/admin/agencies/{agency_code}/paper-free-days", methods=["PUT"])
 @endpoint(RouteDoc(summary="Set an agency's pilot paper-free days: at least two full-online procedures (admins)",
                    request_schema="paper-free-days-request.v1.json", response_schema="paper-free-days.v1.json",
-                   path=(AGENCY_CODE,), errors=(400, 401, 403, 404, 422)))
+                   path=(AGENCY_CODE,), errors=(400, 401, 403, 404, 422, 502, 503)))
 def set_paper_free_days(agency_code: str) -> dict[str, Any]:
     access.require_role(current_actor(bp), access.ADMINISTER)
     body = json_body(bp, "paper-free-days-request.v1.json")

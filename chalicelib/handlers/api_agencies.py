@@ -30,7 +30,7 @@ bp = Blueprint(__name__)
         response_schema="dossier-page.v1.json",
         path=(AGENCY_CODE,),
         query=(STATUS, DUE_BEFORE, OVERDUE, LIMIT, CURSOR),
-        errors=(400, 401, 403, 404),
+        errors=(400, 401, 403, 404, 502, 503),
     )
 )
 def work_queue(agency_code: str) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def work_queue(agency_code: str) -> dict[str, Any]:
         c.catalogue,
         c.dossiers,
         status=params.get("status"),
-        due_before=datetime.fromisoformat(due_before.replace("Z", "+00:00")) if due_before else None,
+        due_before=datetime.fromisoformat(due_before) if due_before else None,
         overdue=params["overdue"],
         limit=params["limit"],
         cursor=decode_cursor(params.get("cursor")),

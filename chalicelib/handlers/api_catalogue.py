@@ -11,7 +11,15 @@ from chalicelib.domain.catalogue import Agency, Procedure, fee_to_data
 from chalicelib.domain.catalogue_search import parent_of
 from chalicelib.domain.vocabulary import OnlineForm
 from chalicelib.handlers.caching import cacheable
-from chalicelib.handlers.http import RouteDoc, decode_cursor, encode_cursor, endpoint, query_params
+from chalicelib.handlers.http import (
+    IF_NONE_MATCH,
+    RouteDoc,
+    decode_cursor,
+    encode_cursor,
+    endpoint,
+    header_params,
+    query_params,
+)
 from chalicelib.handlers.params import CURSOR, LEVEL, LIMIT, OFFERED_AT, ONLINE_FORM, PARENT, PROCEDURE_CODE, SEARCH
 from chalicelib.services import catalogue
 
@@ -20,7 +28,7 @@ bp = Blueprint(__name__)
 
 def _answer(body: dict[str, Any]) -> Response:
     c = container()
-    return cacheable(body, bp.current_request.headers.get("if-none-match"), c.settings.catalogue_cache_s)
+    return cacheable(body, header_params(bp).get(IF_NONE_MATCH.name), c.settings.catalogue_cache_s)
 
 
 def agency_view(agency: Agency) -> dict[str, Any]:
@@ -57,7 +65,7 @@ def procedure_view(procedure: Procedure, agencies: list[Agency]) -> dict[str, An
         auth=False,
         cacheable=True,
         query=(OFFERED_AT, LEVEL, SEARCH, ONLINE_FORM, LIMIT, CURSOR),
-        errors=(400, 404),
+        errors=(400, 404, 502, 503),  # the catalogue is read from DynamoDB
     )
 )
 def find_procedures() -> Response:
@@ -80,7 +88,7 @@ def find_procedures() -> Response:
         auth=False,
         cacheable=True,
         path=(PROCEDURE_CODE,),
-        errors=(400, 404),
+        errors=(400, 404, 502, 503),  # the catalogue is read from DynamoDB
     )
 )
 def get_procedure(code: str) -> Response:
@@ -97,7 +105,7 @@ def get_procedure(code: str) -> Response:
         auth=False,
         cacheable=True,
         query=(PARENT, LEVEL),
-        errors=(400, 404),
+        errors=(400, 404, 502, 503),  # the catalogue is read from DynamoDB
     )
 )
 def list_agencies() -> Response:

@@ -10,6 +10,7 @@ from chalice.app import Blueprint
 from chalicelib.auth import mint_dev_token
 from chalicelib.bootstrap import container
 from chalicelib.domain.errors import NotFoundError
+from chalicelib.handlers import gateway_errors
 from chalicelib.handlers.http import RouteDoc, endpoint, json_body
 
 bp = Blueprint(__name__)
@@ -28,7 +29,8 @@ bp = Blueprint(__name__)
 def token() -> dict[str, Any]:
     c = container()
     if not c.settings.is_local:
-        raise NotFoundError("Not found.", code="ROUTE_NOT_FOUND")
+        row = gateway_errors.ROUTE_NOT_FOUND  # as if the route did not exist, which outside the local stage it does not
+        raise NotFoundError(row.message, code=row.code)
     body = json_body(bp, "dev-token-request.v1.json")
     role = body["role"]
     sub = body.get("sub", f"dev-{role}")

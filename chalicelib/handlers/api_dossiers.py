@@ -10,7 +10,7 @@ from chalicelib.bootstrap import container
 from chalicelib.domain import access
 from chalicelib.domain.actions import ActOnDossier
 from chalicelib.domain.dossier import Applicant, Document, DocumentFile, SubmitDossier
-from chalicelib.domain.errors import NotFoundError, ValidationError
+from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.idempotency import request_hash
 from chalicelib.domain.lifecycle import Action
 from chalicelib.domain.vocabulary import ApplicantKind, Channel, ResultDelivery
@@ -20,11 +20,12 @@ from chalicelib.handlers.http import (
     decode_cursor,
     encode_cursor,
     endpoint,
+    header_params,
     json_body,
     query_params,
     request_id,
 )
-from chalicelib.handlers.params import ACTION, CURSOR, DOSSIER_ID, LIMIT
+from chalicelib.handlers.params import ACTION, CURSOR, DOSSIER_ID, IDEMPOTENCY_KEY, LIMIT
 from chalicelib.handlers.views import dossier_view, history_view
 from chalicelib.services import queries
 from chalicelib.services.lifecycle import act_on_dossier
@@ -60,8 +61,8 @@ def _command(body: dict[str, Any], owner_id: str) -> SubmitDossier:
         request_schema="submit-dossier.v1.json",
         response_schema="dossier.v1.json",
         success_status=201,
-        headers=(("Idempotency-Key", "Repeat a submission safely: same key and body give the same response"),),
-        errors=(400, 401, 403, 404, 422, 503),
+        headers=(IDEMPOTENCY_KEY,),
+        errors=(400, 401, 403, 404, 422, 502, 503),
         max_body_bytes=128 * 1024,  # 50 components with names and file references fit in a quarter of this
     )
 )
@@ -69,9 +70,7 @@ def submit() -> Response:
     actor = current_actor(bp)
     access.require_role(actor, access.SUBMIT)
     body = json_body(bp, "submit-dossier.v1.json")
-    key = bp.current_request.headers.get("idempotency-key")
-    if key is not None and not (1 <= len(key) <= 128 and key.isprintable()):
-        raise ValidationError("Idempotency-Key phải dài 1–128 ký tự in được.", code="IDEMPOTENCY_KEY_INVALID")
+    key = header_params(bp).get(IDEMPOTENCY_KEY.name)
     c = container()
     now = c.now()
     result = submit_dossier(
@@ -96,7 +95,7 @@ def submit() -> Response:
 
 @bp.route("/v1/dossiers/{dossier_id}", methods=["GET"])
 @endpoint(RouteDoc(summary="Read a dossier (its owner, its agency's officers, admins)",
-                   response_schema="dossier.v1.json", path=(DOSSIER_ID,), errors=(400, 401, 404)))
+                   response_schema="dossier.v1.json", path=(DOSSIER_ID,), errors=(400, 401, 404, 502, 503)))
 def get_one(dossier_id: str) -> dict[str, Any]:
     c, actor = container(), current_actor(bp)
     return dossier_view(queries.readable_dossier(dossier_id, actor, c.dossiers), c.now(), actor)
@@ -108,7 +107,7 @@ def get_one(dossier_id: str) -> dict[str, Any]:
         summary="List the caller's own dossiers, newest first",
         response_schema="dossier-page.v1.json",
         query=(LIMIT, CURSOR),
-        errors=(400, 401, 403),
+        errors=(400, 401, 403, 502, 503),
     )
 )
 def list_mine() -> dict[str, Any]:
@@ -140,7 +139,7 @@ def _action(name: str) -> Action:
         request_schema="dossier-action.v1.json",
         response_schema="dossier.v1.json",
         path=(DOSSIER_ID, ACTION),
-        errors=(400, 401, 403, 404, 409, 422),
+        errors=(400, 401, 403, 404, 409, 422, 502, 503),
     )
 )
 def take_action(dossier_id: str, action: str) -> dict[str, Any]:
@@ -159,7 +158,7 @@ def take_action(dossier_id: str, action: str) -> dict[str, Any]:
 
 @bp.route("/v1/dossiers/{dossier_id}/history", methods=["GET"])
 @endpoint(RouteDoc(summary="The dossier's audit trail, oldest first (applicants do not see internal notes)",
-                   response_schema="history.v1.json", path=(DOSSIER_ID,), errors=(400, 401, 404)))
+                   response_schema="history.v1.json", path=(DOSSIER_ID,), errors=(400, 401, 404, 502, 503)))
 def history(dossier_id: str) -> dict[str, Any]:
     actor = current_actor(bp)
     return history_view(dossier_id, queries.dossier_history(dossier_id, actor, container().dossiers), actor)

@@ -20,7 +20,7 @@ bp = Blueprint(__name__)
         summary="KPI figures of an agency (its subordinates included) for a month or quarter",
         response_schema="kpi-report.v1.json",
         query=(PERIOD, AGENCY),
-        errors=(400, 401, 403, 404),
+        errors=(400, 401, 403, 404, 502, 503),  # the counters are read from DynamoDB
     )
 )
 def kpi() -> dict[str, Any]:

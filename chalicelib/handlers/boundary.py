@@ -16,7 +16,7 @@ from chalice.app import Blueprint, Request, Response
 
 from chalicelib.domain import errors
 from chalicelib.handlers import gateway_errors
-from chalicelib.handlers.http import VALIDATED_QUERY, Param, RouteDoc, error_response, logger, status_for
+from chalicelib.handlers.http import VALIDATED_HEADERS, VALIDATED_QUERY, Param, RouteDoc, error_response, logger, status_for
 from chalicelib.input_policy import ascii_int, text_problem
 from chalicelib.validation import describe_instance
 
@@ -69,7 +69,7 @@ def _check(params: tuple[Param, ...], given: dict[str, str], where: str) -> dict
         first, problem = refused[0]
         raise errors.ValidationError(
             f"Tham số {first.name} không hợp lệ: {problem}. (Invalid {where} parameter {first.name}.)",
-            code=first.code or ("PATH_INVALID" if where == "path" else "QUERY_INVALID"),
+            code=first.code or f"{where.upper()}_INVALID",
             details={"problems": [{"path": param.name, "problem": why} for param, why in refused]},
         )
     return values
@@ -80,7 +80,7 @@ def _media_type(request: Request) -> str:
 
 
 def _admit(request: Request, doc: RouteDoc) -> None:
-    """Raise unless the request obeys the route's input policy; stash the typed query for the view."""
+    """Raise unless the request obeys the route's input policy; stash the typed query and headers for the view."""
     body = request.raw_body or b""
     if len(body) > doc.max_body_bytes:
         raise _TooLarge(doc.max_body_bytes)
@@ -89,6 +89,13 @@ def _admit(request: Request, doc: RouteDoc) -> None:
     _check(doc.path, dict(request.uri_params or {}), "path")
     query = request.query_params
     setattr(request, VALIDATED_QUERY, _check(doc.query, {k: query[k] for k in query} if query else {}, "query"))
+    setattr(request, VALIDATED_HEADERS, _check(doc.header_params(), _declared_headers(request, doc), "header"))
+
+
+def _declared_headers(request: Request, doc: RouteDoc) -> dict[str, str]:
+    """The declared headers that were sent, by their declared names: field names are case-insensitive (RFC 9110)."""
+    sent = {str(name).lower(): str(value) for name, value in (request.headers or {}).items()}
+    return {p.name: sent[p.name.lower()] for p in doc.header_params() if p.name.lower() in sent}
 
 
 class _TooLarge(Exception):

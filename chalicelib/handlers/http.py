@@ -53,13 +53,22 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
 
 @dataclass(frozen=True)
 class Param:
-    """A path or query parameter: its JSON Schema is enforced at the boundary and published in the OpenAPI."""
+    """A path, query or header parameter: its JSON Schema is enforced at the boundary and published in the OpenAPI.
+    A header's name is matched case-insensitively (HTTP field names are), and its value reaches the view under
+    the name declared here."""
 
     name: str
     description: str
     schema: dict[str, Any]
     required: bool = False
-    code: str | None = None  # the error code when it is refused; PATH_INVALID / QUERY_INVALID by default
+    code: str | None = None  # the error code when it is refused; PATH_INVALID / QUERY_INVALID / HEADER_INVALID by default
+
+
+# What every cacheable route (`RouteDoc.cacheable`) takes: one header, declared once, checked like any other.
+IF_NONE_MATCH = Param(
+    "If-None-Match", "an ETag from an earlier answer: 304 without a body if it is still current",
+    {"type": "string", "maxLength": 2048},  # an empty one names no tag: answered in full, as before
+)
 
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
@@ -77,10 +86,14 @@ class RouteDoc:
     auth: bool = True
     path: tuple[Param, ...] = ()
     query: tuple[Param, ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger bodies answer 413 before anything reads them
     cacheable: bool = False  # answers carry ETag and Cache-Control, and If-None-Match may answer 304
+
+    def header_params(self) -> tuple[Param, ...]:
+        """The headers the route declares, and the validator a cacheable route takes."""
+        return self.headers + ((IF_NONE_MATCH,) if self.cacheable else ())
 
 
 def endpoint(doc: RouteDoc) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -148,4 +161,10 @@ def query_params(bp: Blueprint) -> dict[str, Any]:
     return dict(getattr(bp.current_request, VALIDATED_QUERY, {}))
 
 
+def header_params(bp: Blueprint) -> dict[str, Any]:
+    """The route's declared headers that were sent, validated by the boundary, by their declared names."""
+    return dict(getattr(bp.current_request, VALIDATED_HEADERS, {}))
+
+
 VALIDATED_QUERY = "dvc_validated_query"
+VALIDATED_HEADERS = "dvc_validated_headers"

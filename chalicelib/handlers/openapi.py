@@ -26,10 +26,8 @@ ERROR_TEXT = {
 }
 
 
-# What a cacheable route (`RouteDoc.cacheable`) adds: the validator it takes and the headers it answers with.
-IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
-                 "description": "an ETag from an earlier answer: 304 without a body if it is still current",
-                 "schema": {"type": "string", "maxLength": 2048}}
+# What a cacheable route (`RouteDoc.cacheable`) answers with; the If-None-Match it takes is one of its
+# `RouteDoc.header_params()`, published below with the others.
 CACHE_HEADERS = {
     "ETag": {"description": "strong validator: a hash of the body", "schema": {"type": "string"}},
     "Cache-Control": {"description": "public, for as long as the catalogue is cached", "schema": {"type": "string"}},
@@ -97,11 +95,9 @@ def build_openapi(routes: dict[str, dict[str, Any]], *, version: str) -> dict[st
             for p in doc.query
         ]
         parameters += [
-            {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
-            for name, text in doc.headers
+            {"name": p.name, "in": "header", "required": p.required, "description": p.description, "schema": p.schema}
+            for p in doc.header_params()
         ]
-        if doc.cacheable:
-            parameters.append(IF_NONE_MATCH)
         if parameters:
             operation["parameters"] = parameters
         if doc.request_schema:
@@ -142,7 +138,7 @@ def build_openapi(routes: dict[str, dict[str, Any]], *, version: str) -> dict[st
 def _boundary_errors(doc: RouteDoc) -> set[int]:
     """What the boundary (`handlers/boundary.py`) may answer for any route like this one."""
     found = {413}  # every route caps its body
-    if doc.path or doc.query or doc.request_schema:
+    if doc.path or doc.query or doc.header_params() or doc.request_schema:
         found.add(400)
     if doc.request_schema:
         found.add(415)

@@ -1,4 +1,4 @@
-"""The path and query parameters routes share, each with the JSON Schema the boundary enforces."""
+"""The path, query and header parameters routes share, each with the JSON Schema the boundary enforces."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ ACTION = Param(
     {"type": "string", "pattern": "^[a-z]+(-[a-z]+)*$", "maxLength": 40}, required=True,
 )
 AGENCY_CODE = Param("agency_code", "an agency code, e.g. H46.C19900", AGENCY_CODE_SCHEMA, required=True)
-DAY = Param("day", "a day, YYYY-MM-DD (Vietnam)", {"type": "string", "format": "date", "maxLength": 10},
+# Years 2000–2099: the service's own span; a calendar day or a report for year 1 or 9999 is a typo, not a request.
+DAY = Param("day", "a day, YYYY-MM-DD (Vietnam)",
+            {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}$", "maxLength": 10},
             code="DAY_INVALID",
             required=True)
 
@@ -31,7 +33,7 @@ DUE_BEFORE = Param("due_before", "only open dossiers due before this instant (IS
 OVERDUE = Param("overdue", "true: only open dossiers past their due time; most urgent first",
                 {"type": "boolean", "default": False})
 PERIOD = Param("period", "YYYY-MM or YYYY-Qn, Vietnam time",
-               {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2]|Q[1-4])$", "maxLength": 7}, required=True,
+               {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2]|Q[1-4])$", "maxLength": 7}, required=True,
                code="PERIOD_INVALID")
 AGENCY = Param("agency", "agency code", AGENCY_CODE_SCHEMA, required=True)
 
@@ -47,3 +49,10 @@ ONLINE_FORM = Param("online_form", "only procedures offered online this far: ful
 SEARCH = Param("q", "a code (or part of one) or words of the name, in any order; case and diacritics aside",
                {"type": "string", "format": "text-line", "minLength": 1, "maxLength": 100})
 PARENT = Param("parent", "only the agencies directly under this one", AGENCY_CODE_SCHEMA)
+
+# Headers
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key", "repeat a submission safely: the same key and body give the same response (1-128 printable "
+    "ASCII characters, no spaces)",
+    {"type": "string", "pattern": "^[!-~]{1,128}$", "minLength": 1, "maxLength": 128}, code="IDEMPOTENCY_KEY_INVALID",
+)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import access
-from chalicelib.domain.calendar import VN_TZ
+from chalicelib.domain.calendar import business_date
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
@@ -42,7 +42,7 @@ def _next_actions(dossier: Dossier, now: datetime, kind: str | None) -> list[str
 
 
 def _date(at: datetime) -> str:
-    return at.astimezone(VN_TZ).date().isoformat()
+    return business_date(at).isoformat()
 
 
 def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -> dict[str, Any]:

@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.domain.errors import UpstreamUnavailableError
+from chalicelib.domain.errors import IntegrationError, UpstreamUnavailableError
 
 URL_TTL = timedelta(minutes=15)
 CHECKSUM_ALGORITHM = "SHA256"
+NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+# What says "not now" (a retry may succeed); anything else, an AccessDenied/403 first of all, is our configuration
+# (the function's role, the bucket's policy or name) and retrying will not mend it.
+RETRYABLE_CODES = frozenset({"500", "503", "InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout",
+                             "Throttling", "ThrottlingException", "RequestLimitExceeded"})
+UNAVAILABLE = "Kho tài liệu tạm thời không phản hồi; vui lòng thử lại. (The document store is unavailable; retry.)"
+MISCONFIGURED = "Kho tài liệu từ chối yêu cầu. (The document store refused the request.)"
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,18 @@ class DocumentStore(Protocol):
     def presign_download(self, key: str) -> str:
         """A URL that reads the file at `key` for a short while."""
         ...
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def s3_error(exc: ClientError) -> IntegrationError:
+    """A failed S3 call as the domain error it means: 503 and retry when S3 is busy or failing, else 502."""
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if _code(exc) in RETRYABLE_CODES or status >= 500:
+        return UpstreamUnavailableError(UNAVAILABLE)
+    return IntegrationError(MISCONFIGURED)
 
 
 def _utc_now() -> datetime:
@@ -86,11 +105,11 @@ class S3DocumentStore:
         try:
             head = self._client.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _code(exc) in NOT_FOUND_CODES:
                 return None
-            raise UpstreamUnavailableError(
-                "Kho tài liệu tạm thời không phản hồi; vui lòng thử lại. (The document store is unavailable; retry.)"
-            ) from exc
+            raise s3_error(exc) from exc
+        except BotoCoreError as exc:  # no answer at all: a timeout, a refused connection
+            raise UpstreamUnavailableError(UNAVAILABLE) from exc
         return StoredObject(
             size=int(head["ContentLength"]),
             sha256=head.get("ChecksumSHA256"),

@@ -6,14 +6,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from chalicelib.domain.access import authorise_action
+from chalicelib.domain.access import authorise_action, writes_internal_notes
 from chalicelib.domain.actions import INTERNAL_NOTE_ACTIONS, ActOnDossier, act, version_conflict
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import VersionConflictError, dossier_not_found
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.lifecycle import Action
-from chalicelib.domain.roles import Role
 from chalicelib.services.ports import UnitOfWork
 
 
@@ -36,7 +35,7 @@ def act_on_dossier(
     if cmd.action == Action.TRANSFER and cmd.params.get("to_agency"):
         target = uow.catalogue.agency(str(cmd.params["to_agency"]))
     before, note = act(dossier, cmd, actor, calendar_for(now.year), now=now, event_id=new_id(), target_agency=target)
-    internal = actor.role == Role.OFFICER and (cmd.action in INTERNAL_NOTE_ACTIONS or bool(cmd.params.get("internal")))
+    internal = writes_internal_notes(actor) and (cmd.action in INTERNAL_NOTE_ACTIONS or bool(cmd.params.get("internal")))
     entry = HistoryEntry(
         version=dossier.version + 1,
         at=now,

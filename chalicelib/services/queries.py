@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -30,15 +31,26 @@ def dossier_history(dossier_id: str, actor: Actor, dossiers: DossierReader) -> l
     return dossiers.history(dossier_id)
 
 
+_DOSSIER_KEY = re.compile(r"DOSSIER#[0-9a-f]{32}")
+_SORT_VALUE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+
+
 def check_cursor(cursor: dict[str, Any] | None, partition: tuple[str, str], sort_key: str) -> None:
-    """A cursor is an index's last key: exactly these string attributes, in the caller's own partition."""
+    """A cursor is an index's last key: exactly these string attributes, in the caller's own partition, each
+    shaped as the table writes it (a dossier key, an instant), so a forged one never reaches DynamoDB."""
     if cursor is None:
         return
     name, value = partition
     well_formed = set(cursor) == {"pk", "sk", name, sort_key} and all(
         isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in cursor.values()
     )
-    if not well_formed or cursor[name]["S"] != value:
+    if (
+        not well_formed
+        or cursor[name]["S"] != value
+        or not _DOSSIER_KEY.fullmatch(cursor["pk"]["S"])
+        or cursor["sk"]["S"] != "DOSSIER"
+        or not _SORT_VALUE.fullmatch(cursor[sort_key]["S"])
+    ):
         raise ValidationError("Con trỏ phân trang không hợp lệ. (Invalid cursor.)", code="CURSOR_INVALID")
 
 
@@ -56,6 +68,7 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
             "Kỳ báo cáo phải có dạng YYYY-MM hoặc YYYY-Qn. (period must be YYYY-MM or YYYY-Qn.)",
             code="PERIOD_INVALID",
         ) from exc
+    access.require_role(actor, access.AGENCY_DATA)  # before any lookup: a citizen learns nothing of agency codes
     agency = catalogue.agency(agency_code)
     access.require_agency_scope(actor, agency, ("báo cáo", "reports"))
     metrics = counters.read(agency_scope(agency.code), months)
@@ -98,6 +111,7 @@ def work_queue(
 ) -> Page:
     """An officer's queue: newest first from the agency index, or most urgent first from the due index
     when a due date or `overdue` narrows it. Never a scan."""
+    access.require_role(actor, access.AGENCY_DATA)  # before any lookup: a citizen learns nothing of agency codes
     agency = catalogue.agency(agency_code)
     access.require_agency_scope(actor, agency, ("danh sách hồ sơ", "dossiers"))
     if status is not None and status not in {s.value for s in Status}:

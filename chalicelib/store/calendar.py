@@ -19,6 +19,7 @@ from chalicelib.domain.calendar import (
     Season,
     WorkingCalendar,
 )
+from chalicelib.store.errors import storage_errors
 from chalicelib.store.models import CatalogueModel
 
 
@@ -61,21 +62,24 @@ def _pk(province_root: str) -> str:
 
 
 def declare(province_root: str, declared: DeclaredDay) -> None:
-    CatalogueModel(
-        _pk(province_root), f"DAY#{declared.day.isoformat()}",
-        data={"day": declared.day.isoformat(), "kind": declared.kind, "reason": declared.reason},
-    ).save()
+    with storage_errors():
+        CatalogueModel(
+            _pk(province_root), f"DAY#{declared.day.isoformat()}",
+            data={"day": declared.day.isoformat(), "kind": declared.kind, "reason": declared.reason},
+        ).save()
 
 
 def undeclare(province_root: str, day: date) -> None:
-    CatalogueModel(_pk(province_root), f"DAY#{day.isoformat()}").delete()
+    with storage_errors():
+        CatalogueModel(_pk(province_root), f"DAY#{day.isoformat()}").delete()
 
 
 def declared_days(province_root: str) -> list[DeclaredDay]:
-    return [
-        DeclaredDay(date.fromisoformat(item.data["day"]), item.data["kind"], item.data["reason"])
-        for item in CatalogueModel.query(_pk(province_root), CatalogueModel.sk.startswith("DAY#"))
-    ]
+    with storage_errors():
+        return [
+            DeclaredDay(date.fromisoformat(item.data["day"]), item.data["kind"], item.data["reason"])
+            for item in CatalogueModel.query(_pk(province_root), CatalogueModel.sk.startswith("DAY#"))
+        ]
 
 
 class CalendarRepository:

@@ -16,6 +16,7 @@ from chalicelib.domain.catalogue import (
 )
 from chalicelib.domain.catalogue_search import ListedProcedure
 from chalicelib.domain.errors import agency_not_found, procedure_not_found
+from chalicelib.store.errors import storage_errors
 from chalicelib.store.models import CatalogueModel
 
 # Keys of the catalogue table, in one place. Besides its own item, every agency has an entry in one listing
@@ -82,9 +83,10 @@ class CatalogueRepository:
         if hit is not None and hit[0] > now:
             return hit[1]
         try:
-            data: dict[str, Any] | None = CatalogueModel.get(pk, sk).data
+            with storage_errors():
+                data: dict[str, Any] = CatalogueModel.get(pk, sk).data
         except CatalogueModel.DoesNotExist:
-            data = None
+            return None  # misses are not kept: anyone can ask for any number of codes that do not exist
         self._cache[pk] = (now + self._ttl_s, data)
         return data
 
@@ -103,10 +105,11 @@ class CatalogueRepository:
     @staticmethod
     def agency_codes(*, page_size: int | None = None) -> list[str]:
         """Every agency's code: a Query of the listing partition, followed page by page to its end."""
-        entries = CatalogueModel.query(
-            AGENCY_LISTING_PK, CatalogueModel.sk.startswith(AGENCY_PREFIX), page_size=page_size
-        )
-        return sorted(entry.sk.removeprefix(AGENCY_PREFIX) for entry in entries)
+        with storage_errors():
+            entries = CatalogueModel.query(
+                AGENCY_LISTING_PK, CatalogueModel.sk.startswith(AGENCY_PREFIX), page_size=page_size
+            )
+            return sorted(entry.sk.removeprefix(AGENCY_PREFIX) for entry in entries)
 
     @staticmethod
     def save_all(agencies: Iterable[Agency], procedures: Iterable[Procedure]) -> int:
@@ -135,8 +138,9 @@ class CatalogueListingRepository:
         hit = self._cache.get(pk)
         if hit is not None and hit[0] > now:
             return list(hit[1])
-        entries = CatalogueModel.query(pk, CatalogueModel.sk.startswith(prefix), page_size=self._page_size)
-        found = [read(entry) for entry in entries]  # in sort-key order: by code
+        with storage_errors():
+            entries = CatalogueModel.query(pk, CatalogueModel.sk.startswith(prefix), page_size=self._page_size)
+            found = [read(entry) for entry in entries]  # in sort-key order: by code
         self._cache[pk] = (now + self._ttl_s, tuple(found))
         return found
 

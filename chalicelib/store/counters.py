@@ -18,6 +18,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.counting import ApplyStats, CounterKey, Deltas
+from chalicelib.store.errors import storage_errors, translate
 from chalicelib.store.models import AppliedEventModel, CounterModel
 
 MAX_TRANSACTION_ACTIONS = 100
@@ -34,7 +35,8 @@ def marker_pk(event_id: str) -> str:
 
 def already_applied(event_ids: Iterable[str]) -> set[str]:
     keys = [(marker_pk(event_id), "APPLIED") for event_id in set(event_ids)]
-    return {item.pk.removeprefix("EVENT#") for item in AppliedEventModel.batch_get(keys)}
+    with storage_errors():
+        return {item.pk.removeprefix("EVENT#") for item in AppliedEventModel.batch_get(keys)}
 
 
 def plan_chunks(events: Sequence[tuple[str, Counter[CounterKey]]]) -> list[list[tuple[str, Counter[CounterKey]]]]:
@@ -86,7 +88,7 @@ class CounterStore:
                     if reason and reason.code == "ConditionalCheckFailed"
                 }
                 if not lost:
-                    raise
+                    raise translate(exc) from exc
                 stats.events_skipped += len(lost)
                 chunk = [entry for entry in chunk if entry[0] not in lost]
                 continue
@@ -110,7 +112,8 @@ class CounterStore:
     def read(scope: str, periods: Iterable[str]) -> dict[str, int]:
         """Metric (as stored: `Metric`'s text) → value summed over the periods; one query per month."""
         sums: Counter[str] = Counter()
-        for period in periods:
-            for item in CounterModel.query(counter_pk(scope, period)):
-                sums[item.sk] += int(item.value)
+        with storage_errors():
+            for period in periods:
+                for item in CounterModel.query(counter_pk(scope, period)):
+                    sums[item.sk] += int(item.value)
         return dict(sums)

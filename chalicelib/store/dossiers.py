@@ -1,4 +1,5 @@
-"""Maps dossiers, their history and their outbox events to items, both ways."""
+"""Maps dossiers, their history and their outbox events to items, both ways; reads them with DynamoDB's failures
+translated (`store.errors`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import DomainEvent, iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.records import from_record, to_record
+from chalicelib.store.errors import storage_errors
 from chalicelib.store.models import DossierModel, HistoryModel, OutboxModel
 
 OUTBOX_TTL = timedelta(days=30)
@@ -81,20 +83,22 @@ def outbox_item(dossier_id: str, version: int, position: int, event: DomainEvent
 
 
 def get(dossier_id: str) -> Dossier | None:
-    try:
-        return from_item(DossierModel.get(dossier_pk(dossier_id), "DOSSIER"))
-    except DossierModel.DoesNotExist:
-        return None
+    with storage_errors():
+        try:
+            return from_item(DossierModel.get(dossier_pk(dossier_id), "DOSSIER"))
+        except DossierModel.DoesNotExist:
+            return None
 
 
 def list_for_owner(
     owner_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[Dossier], dict[str, Any] | None]:
     """The owner's dossiers, newest first, one page at a time from the owner index."""
-    page = DossierModel.by_owner.query(
-        owner_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=cursor
-    )
-    dossiers = [from_item(item) for item in page]
+    with storage_errors(client_cursor=cursor is not None):  # the page is read as it is iterated
+        page = DossierModel.by_owner.query(
+            owner_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=cursor
+        )
+        dossiers = [from_item(item) for item in page]
     return dossiers, page.last_evaluated_key
 
 
@@ -110,8 +114,9 @@ def history_from_item(item: HistoryModel) -> HistoryEntry:
 
 def history(dossier_id: str) -> list[HistoryEntry]:
     """Every change, oldest first."""
-    items = HistoryModel.query(dossier_pk(dossier_id), HistoryModel.sk.startswith("HISTORY#"))
-    return [history_from_item(item) for item in items]
+    with storage_errors():
+        items = HistoryModel.query(dossier_pk(dossier_id), HistoryModel.sk.startswith("HISTORY#"))
+        return [history_from_item(item) for item in items]
 
 
 def list_for_agency(
@@ -123,8 +128,9 @@ def list_for_agency(
         key = f"{agency_code}#{status}"
     else:
         index, key = DossierModel.by_agency, agency_code
-    page = index.query(key, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=cursor)
-    return [from_item(item) for item in page], page.last_evaluated_key
+    with storage_errors(client_cursor=cursor is not None):
+        page = index.query(key, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=cursor)
+        return [from_item(item) for item in page], page.last_evaluated_key
 
 
 def list_due(
@@ -132,15 +138,16 @@ def list_due(
 ) -> tuple[list[Dossier], dict[str, Any] | None]:
     """An agency's open dossiers due before an instant, most urgent first, from the sparse due index."""
     condition = DossierModel.status == status if status else None
-    page = DossierModel.by_due.query(
-        agency_code,
-        DossierModel.due_at < due_before,
-        filter_condition=condition,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=cursor,
-    )
-    return [from_item(item) for item in page], page.last_evaluated_key
+    with storage_errors(client_cursor=cursor is not None):
+        page = DossierModel.by_due.query(
+            agency_code,
+            DossierModel.due_at < due_before,
+            filter_condition=condition,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=cursor,
+        )
+        return [from_item(item) for item in page], page.last_evaluated_key
 
 
 class DynamoDossiers:

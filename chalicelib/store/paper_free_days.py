@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.domain.directives import PaperFreeDays
+from chalicelib.store.errors import storage_errors
 from chalicelib.store.models import CatalogueModel
 
 PAPER_FREE_PREFIX = "PAPER_FREE#"
@@ -46,13 +47,15 @@ class PaperFreeDaysRepository:
         hit = self._cache.get(agency_code)
         if hit is not None and hit[0] > now:
             return hit[1]
-        try:
-            schedule: PaperFreeDays | None = paper_free_from_data(CatalogueModel.get(*paper_free_key(agency_code)).data)
-        except CatalogueModel.DoesNotExist:
-            schedule = None
+        with storage_errors():
+            try:
+                schedule: PaperFreeDays | None = paper_free_from_data(CatalogueModel.get(*paper_free_key(agency_code)).data)
+            except CatalogueModel.DoesNotExist:
+                schedule = None
         self._cache[agency_code] = (now + self._ttl_s, schedule)
         return schedule
 
     def save(self, schedule: PaperFreeDays) -> None:
-        paper_free_to_item(schedule).save()
+        with storage_errors():
+            paper_free_to_item(schedule).save()
         self._cache.pop(schedule.agency_code, None)

@@ -2,7 +2,7 @@
 
 A dossier, its history entry, its outbox events and any remembered idempotent response land together
 or not at all. Failed conditions are translated into domain errors here, by which item failed, never
-by reading messages.
+by reading messages; every other failure (throttling, an unreachable table) by `store.errors`, as in the reads.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.idempotency import IDEMPOTENCY_TTL, RememberedResponse
 from chalicelib.store import dossiers as dossier_items
+from chalicelib.store.errors import storage_errors, translate
 from chalicelib.store.models import DossierModel, IdempotencyModel, OutboxModel, SequenceModel
 
 
@@ -49,17 +50,19 @@ class DynamoUnitOfWork:
         return dossier_items.get(dossier_id)
 
     def remembered(self, owner_id: str, key: str) -> RememberedResponse | None:
-        try:
-            item = IdempotencyModel.get(_idempotency_pk(owner_id, key), "IDEMPOTENCY")
-        except IdempotencyModel.DoesNotExist:
-            return None
+        with storage_errors():
+            try:
+                item = IdempotencyModel.get(_idempotency_pk(owner_id, key), "IDEMPOTENCY")
+            except IdempotencyModel.DoesNotExist:
+                return None
         return RememberedResponse(item.request_hash, int(item.status_code), item.response)
 
     def next_sequence(self, agency_code: str, day: date) -> int:
         """Atomically take the agency's next number for the day. A number taken by a command that then
         fails is never reused: codes stay unique, and a gap is the price (the national rule allows it)."""
         item = SequenceModel(f"SEQ#{agency_code}#{day:%y%m%d}", "SEQ")
-        item.update(actions=[SequenceModel.value.add(1)])
+        with storage_errors():
+            item.update(actions=[SequenceModel.value.add(1)])
         return int(item.value)
 
     # writes ----------------------------------------------------------------------------------------
@@ -122,7 +125,7 @@ class DynamoUnitOfWork:
                 raise TransactionConflictError(  # another transaction held an item at that instant: retry as is
                     "Hệ thống đang bận với hồ sơ này; vui lòng thử lại. (A concurrent change; retry.)"
                 ) from exc
-            raise
+            raise translate(exc) from exc  # throttled, or the service failed: the whole transaction did not happen
 
 
 def _idempotency_pk(owner_id: str, key: str) -> str:

@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -238,3 +239,42 @@ def test_an_unknown_route_is_404_in_our_shape(api: Api, citizen: str) -> None:
 def test_an_unknown_action_is_404(api: Api, officer: str, dossier: dict[str, Any]) -> None:
     refused(api.call("POST", f"/v1/dossiers/{dossier['id']}/actions/fly", {"expected_version": 1}, token=officer),
             404, "ACTION_UNKNOWN")
+
+
+# --- the second audit: a reviewer's probes of the fixes above ---------------------------------------------
+
+
+def test_an_unterminated_string_of_escaped_quotes_is_refused_promptly(api: Api, citizen: str) -> None:
+    """Once quadratic in the depth check: ~190 s for a 128 KiB body, holding the whole local server. The client's
+    30 s timeout in `Api.call` fails this test if it ever comes back."""
+    body = b'{"a":"' + b'\\"' * (60 * 1024)
+    refused(api.call("POST", "/v1/dossiers", raw=body, token=citizen), 400, "BODY_NOT_JSON")
+
+
+def test_a_forged_cursor_of_empty_strings_is_400(api: Api, citizen: str, officer: str) -> None:
+    forged = base64.urlsafe_b64encode(json.dumps({"pk": {"S": ""}, "sk": {"S": ""}, "owner_id": {"S": "hostile-citizen"},
+                                                  "submitted_at": {"S": ""}}).encode()).decode().rstrip("=")
+    refused(api.call("GET", f"/v1/dossiers?cursor={forged}", token=citizen), 400, "CURSOR_INVALID")
+    refused(api.call("GET", f"/v1/agencies/{AGENCY}/dossiers?overdue=true&cursor={forged}", token=officer),
+            400, "CURSOR_INVALID")
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00%2B14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_instant_utc_cannot_hold_is_400(api: Api, officer: str, instant: str) -> None:
+    refused(api.call("GET", f"/v1/agencies/{AGENCY}/dossiers?due_before={instant}", token=officer), 400, "QUERY_INVALID")
+
+
+def test_an_email_with_a_header_injection_is_refused(api: Api, citizen: str) -> None:
+    body = submission(agency_code=AGENCY)
+    body["applicant"]["email"] = "a@b.vn\nBcc: x@y.z"
+    refused(api.call("POST", "/v1/dossiers", body, token=citizen), 400, "VALIDATION_FAILED")
+
+
+def test_a_citizen_learns_nothing_of_agency_codes_from_the_work_queue(api: Api, citizen: str) -> None:
+    refused(api.call("GET", "/v1/agencies/ZZZ123/dossiers", token=citizen), 403, "ROLE_NOT_ALLOWED")
+    refused(api.call("GET", f"/v1/agencies/{AGENCY}/dossiers", token=citizen), 403, "ROLE_NOT_ALLOWED")
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12"])
+def test_a_period_outside_the_services_span_is_400(api: Api, admin_token: str, period: str) -> None:
+    refused(api.call("GET", f"/v1/reports/kpi?period={period}&agency=H46", token=admin_token), 400, "PERIOD_INVALID")

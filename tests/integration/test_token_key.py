@@ -18,9 +18,11 @@ from chalicelib.auth import actor_from_header
 from chalicelib.bootstrap import Container
 from chalicelib.domain.errors import UnauthorizedError
 from chalicelib.settings import Settings
+from infra.cloudformation import API_FUNCTION
 from infra.local.stack import LocalStack
+from tests.policy.recorder import invoked_as
 
-STAGE = "prod"
+STAGE = "local"  # the parameter a local deployment would read; the policy check maps it to each stage's
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +38,9 @@ def deployed_settings(stack: LocalStack, private_key: rsa.RSAPrivateKey) -> Iter
     name = topology.JWT_KEY_PARAMETER.physical(STAGE)
     ssm = stack.client("ssm")
     ssm.put_parameter(Name=name, Value=pem.decode(), Type="SecureString", Overwrite=True)
-    env = {"DVC_STAGE": STAGE, "JWT_ALGORITHM": "RS256", "JWT_ISSUER": "https://id.example.gov.vn",
+    env = {"DVC_STAGE": "prod", "JWT_ALGORITHM": "RS256", "JWT_ISSUER": "https://id.example.gov.vn",
            "JWT_AUDIENCE": "dvc-api", "AWS_REGION": "ap-southeast-1"}
-    assert Settings.from_env(env).jwt_key_parameter == name  # a deployed stage names its parameter by itself
+    assert Settings.from_env(env).jwt_key_parameter == topology.JWT_KEY_PARAMETER.physical("prod")  # named by itself
     settings = dataclasses.replace(Settings.from_env({**env, "DVC_STAGE": "local"}), jwt_key="", jwt_key_parameter=name)
     yield settings
     ssm.delete_parameter(Name=name)
@@ -55,9 +57,11 @@ def test_a_deployed_stage_reads_its_key_from_ssm_once(deployed_settings: Setting
     container = Container(deployed_settings)
     calls: list[str] = []
     container.ssm.meta.events.register("before-call.ssm.GetParameter", lambda **_: calls.append("GetParameter"))
-    for _ in range(3):
-        actor = actor_from_header(f"Bearer {rs256(private_key, deployed_settings)}", deployed_settings, container.jwt_key)
-        assert actor.role == "citizen"
+    with invoked_as(API_FUNCTION):  # the API function reads the key: its policy must allow it (tests/policy/)
+        for _ in range(3):
+            actor = actor_from_header(f"Bearer {rs256(private_key, deployed_settings)}", deployed_settings,
+                                      container.jwt_key)
+            assert actor.role == "citizen"
     assert calls == ["GetParameter"]
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.topology import COUNTERS_MAPPING, RELAY_MAPPING
+from chalicelib.topology import COUNTERS_MAPPING, RELAY_MAPPING, SCHEDULES
 from infra import cloudformation as cfn
 from infra.local.processes import ROOT
 from infra.local.stack import STAGE as LOCAL_STAGE
@@ -19,9 +19,19 @@ from tests.policy.iam import LocalNames, Resolver, function_policies
 from tests.policy.recorder import CallRecorder, Permission
 
 pytestmark = pytest.mark.policy_coverage
+DEADLINE_WATCH = next(s.function for s in SCHEDULES if s.function == "deadline_watch")
 
 # The functions the suite must have seen, or the check could pass having checked nothing.
-MUST_SEE = {cfn.API_FUNCTION, RELAY_MAPPING.function, COUNTERS_MAPPING.function}
+MUST_SEE = {cfn.API_FUNCTION, RELAY_MAPPING.function, COUNTERS_MAPPING.function, DEADLINE_WATCH}
+# And the permissions each must have been seen to need: the ones whose absence would lock a deployed stage out
+# (the token key, the watch's index reads) or stop the pipeline, so the check cannot pass without checking them.
+MUST_NEED = {
+    (cfn.API_FUNCTION, "ssm:GetParameter"),
+    (cfn.API_FUNCTION, "dynamodb:PutItem"),
+    (DEADLINE_WATCH, "dynamodb:Query"),
+    (RELAY_MAPPING.function, "events:PutEvents"),
+    (COUNTERS_MAPPING.function, "dynamodb:UpdateItem"),
+}
 
 
 def deployed_stages() -> list[str]:
@@ -40,6 +50,9 @@ def test_every_call_a_function_made_is_allowed_by_its_policy(aws_calls: CallReco
         operations[f"{call.function}: {call.service}.{call.operation}"] += 1
         for permission in call.permissions:
             needed.setdefault((call.function, permission), f"{call.service}.{call.operation}")
+
+    missing = MUST_NEED - {(function, permission.action) for function, permission in needed}
+    assert not missing, f"the suite never made these calls, so their policy lines are unchecked: {sorted(missing)}"
 
     denied = []
     for stage in deployed_stages():

@@ -20,6 +20,7 @@ from chalicelib.services.relay import OutboxRecord, relay
 from chalicelib.settings import Settings
 from chalicelib.topology import OUTBOX_KIND, RELAY_MAPPING, EventType
 from infra.local.event_sources import matches
+from tests.samples import nth_event_id
 
 SETTINGS = Settings(
     stage="local",
@@ -170,7 +171,7 @@ class FakePublisher:
 
 def detail(n: int) -> dict[str, Any]:
     return DossierSubmitted(
-        event_id=f"evt-{n:08d}", occurred_at=datetime(2026, 11, 2, 3, n, tzinfo=UTC), dossier_id=f"dos-{n}",
+        event_id=nth_event_id(n), occurred_at=datetime(2026, 11, 2, 3, n, tzinfo=UTC), dossier_id=f"{n:032x}",
         dossier_code=f"T46.X01-261102-{n:04d}", procedure_code="1.001193", agency_code="T46.X01",
         agency_path=("T46", "T46.X01"), agency_level="commune", channel="online", online_form="full",
         applicant_kind="citizen", status="registered", status_code=1, fees_total=0,
@@ -194,7 +195,7 @@ def test_every_valid_event_is_published_once() -> None:
     assert result.published == 5
     assert result.failed_record_ids == []
     assert result.invalid_record_ids == []
-    assert bus.accepted_ids == [f"evt-{n:08d}" for n in range(1, 6)]
+    assert bus.accepted_ids == [nth_event_id(n) for n in range(1, 6)]
     assert bus.attempts == 1
     assert all(event.event_type == "DossierSubmitted" for event in bus.accepted)
     assert bus.accepted[0].detail == detail(1)
@@ -206,8 +207,8 @@ def test_entries_refused_once_are_retried_and_published() -> None:
     result = relay([record(n) for n in range(1, 6)], bus, sleep=delays.append)
     assert result.published == 5
     assert result.failed_record_ids == []
-    assert bus.offered == [[f"evt-{n:08d}" for n in range(1, 6)], ["evt-00000002", "evt-00000004"]]
-    assert sorted(bus.accepted_ids) == [f"evt-{n:08d}" for n in range(1, 6)]
+    assert bus.offered == [[nth_event_id(n) for n in range(1, 6)], [nth_event_id(2), nth_event_id(4)]]
+    assert sorted(bus.accepted_ids) == [nth_event_id(n) for n in range(1, 6)]
     assert len(set(bus.accepted_ids)) == 5
     assert delays == [0.2]
 
@@ -220,7 +221,7 @@ def test_entries_refused_on_every_attempt_are_returned_as_failed() -> None:
     assert result.published == 4
     assert result.failed_record_ids == ["seq-4"]
     assert result.invalid_record_ids == []
-    assert sorted(bus.accepted_ids) == ["evt-00000001", "evt-00000002", "evt-00000003", "evt-00000005"]
+    assert sorted(bus.accepted_ids) == [nth_event_id(1), nth_event_id(2), nth_event_id(3), nth_event_id(5)]
     assert bus.attempts == 3
     assert delays == [0.2, 0.4]
 
@@ -251,7 +252,7 @@ def test_an_event_breaking_its_schema_is_never_published(broken: dict[str, Any])
     assert result.invalid_record_ids == ["seq-2"]
     assert result.failed_record_ids == ["seq-2"]
     assert result.published == 2
-    assert bus.accepted_ids == ["evt-00000001", "evt-00000003"]
+    assert bus.accepted_ids == [nth_event_id(1), nth_event_id(3)]
 
 
 def test_invalid_and_refused_entries_are_both_reported() -> None:
@@ -259,7 +260,7 @@ def test_invalid_and_refused_entries_are_both_reported() -> None:
     result = relay([record(1), record(2, {}), record(3)], bus, sleep=no_sleep)
     assert result.invalid_record_ids == ["seq-2"]
     assert sorted(result.failed_record_ids) == ["seq-1", "seq-2"]
-    assert bus.accepted_ids == ["evt-00000003"]
+    assert bus.accepted_ids == [nth_event_id(3)]
 
 
 def test_nothing_to_relay_publishes_nothing() -> None:
@@ -343,5 +344,5 @@ def test_matches(pattern: Any, value: Any, expected: bool) -> None:
 def test_an_outbox_item_that_cannot_be_checked_is_reported_not_published(odd: OutboxRecord) -> None:
     bus = FakePublisher()
     result = relay([record(1), odd], bus, sleep=no_sleep)
-    assert bus.accepted_ids == ["evt-00000001"]
+    assert bus.accepted_ids == [nth_event_id(1)]
     assert result.invalid_record_ids == ["seq-9"] and result.failed_record_ids == ["seq-9"]

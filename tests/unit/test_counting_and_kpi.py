@@ -17,6 +17,7 @@ from chalicelib.services.counting import IncomingEvent, count_batch
 from chalicelib.store.counters import MAX_TRANSACTION_ACTIONS, plan_chunks
 from chalicelib.topology import EventType
 from tests import samples
+from tests.samples import nth_event_id
 
 
 def submitted(
@@ -345,19 +346,19 @@ def message(n: int, event: DomainEvent, **changes: object) -> IncomingEvent:
 
 
 def test_a_batch_is_checked_typed_and_folded_before_the_store_sees_it() -> None:
-    good = samples.submitted("evt-00000001")
-    returned = samples.changed(EventType.RESULT_RETURNED, event_id="evt-00000002", via="desk")
+    good = samples.submitted(nth_event_id(1))
+    returned = samples.changed(EventType.RESULT_RETURNED, event_id=nth_event_id(2), via="desk")
     batch = [
         message(1, good),
         message(2, returned),
         message(3, good),  # delivered twice in one batch
-        message(4, samples.submitted("evt-00000004"), channel="carrier-pigeon"),  # breaks its schema
-        message(5, samples.changed(EventType.RESULT_RETURNED, event_id="evt-00000005"), attributes={"via": 3}),
+        message(4, samples.submitted(nth_event_id(4)), channel="carrier-pigeon"),  # breaks its schema
+        message(5, samples.changed(EventType.RESULT_RETURNED, event_id=nth_event_id(5)), attributes={"via": 3}),
         IncomingEvent("m-6", "DossierTeleported", good.detail()),  # a type we do not know
-        message(7, samples.submitted("evt-00000007"), occurred_at="2026-02-31T03:00:00.000Z"),  # no such day
+        message(7, samples.submitted(nth_event_id(7)), occurred_at="2026-02-31T03:00:00.000Z"),  # no such day
     ]
     counters = RecordingCounters()
     result = count_batch(batch, counters)
     assert result.rejected_message_ids == ["m-4", "m-5", "m-6", "m-7"]
-    assert counters.applied == [{"evt-00000001": deltas(good), "evt-00000002": deltas(returned)}]
+    assert counters.applied == [{nth_event_id(1): deltas(good), nth_event_id(2): deltas(returned)}]
     assert (result.stats.events_applied, result.stats.events_skipped) == (2, 1)

@@ -179,7 +179,7 @@ def strings_and_numbers(node: Any, path: str = "$") -> Iterator[tuple[str, dict[
             yield from strings_and_numbers(value, f"{path}[{i}]")
 
 
-TEXT_FORMATS = {"text-line", "text-block", "date", "date-time", "email"}
+TEXT_FORMATS = {"text-line", "text-block", "date", "date-time"}  # not "email": jsonschema only looks for an @
 
 
 @pytest.mark.parametrize("schema_name", request_schemas())
@@ -201,13 +201,15 @@ def test_every_input_field_is_bounded_and_shaped(schema_name: str) -> None:
 def test_route_parameters_are_bounded_too() -> None:
     for path, method, doc in route_docs(app.routes):
         assert doc is not None
-        for param in doc.path + doc.query:
+        for param in doc.path + doc.query + doc.header_params():  # headers are parameters too (Idempotency-Key)
             schema = param.schema
             if schema.get("type") == "integer":
                 assert "minimum" in schema and "maximum" in schema, f"{method} {path} {param.name}"
             else:
                 bounded = "enum" in schema or schema.get("type") == "boolean" or "maxLength" in schema
                 assert bounded, f"{method} {path} {param.name}"
+                pattern = schema.get("pattern")
+                assert pattern is None or (pattern.startswith("^") and pattern.endswith("$")), f"{method} {path} {param.name}"
 
 
 def test_no_schema_uses_python_only_regex_syntax() -> None:
@@ -222,3 +224,63 @@ def test_a_body_field_of_thousands_of_characters_is_refused_with_a_short_message
     with pytest.raises(ValidationError) as caught:
         validate("calendar-day.v1.json", body)
     assert len(json.dumps(caught.value.details)) + len(caught.value.message) < 2000
+
+
+# --- the second audit (a reviewer's hostile probes of this issue's own fixes) -----------------------------
+
+
+def test_escaped_backslashes_and_quotes_inside_strings_are_not_structure() -> None:
+    assert json_depth(b'["\\\\", [1]]') == 2
+    assert json_depth(b'{"a": "\\"[[[["}') == 1
+
+
+def test_an_unterminated_string_of_escaped_quotes_is_counted_in_one_pass() -> None:
+    """A regex over whole strings restarted at every escaped quote: minutes for a 128 KiB body (the reviewer's
+    probe); the structural scan reads each character once, so this returns at once and parsing then refuses it."""
+    body = b'{"a":"' + b'\\"' * 64_000
+    assert json_depth(body) == 1
+    assert refused(body).code == "BODY_NOT_JSON"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\u200b \u200b \u200b", "\u200e\u200f", "\u061c", "\u3164", "\u2800", "\u034f", "\u2062\u2063", "\U000e0041",
+     "\u0301\u0301", "\u2028"],
+    ids=["zero-width-and-spaces", "direction-marks", "arabic-mark", "hangul-filler", "braille-blank", "grapheme-joiner",
+         "invisible-operators", "tag", "lone-combining-marks", "line-separator"],
+)
+def test_text_that_shows_nothing_is_blank(text: str) -> None:
+    assert not is_text_line(text) and not is_text_block(text)
+
+
+def test_a_line_separator_is_a_line_break_in_one_line_of_text() -> None:
+    assert not is_text_line("Nguyễn\u2028Văn") and is_text_block("Nguyễn\u2028Văn")
+
+
+@pytest.mark.parametrize("email", ["a@b\nBcc: x@y.z", "@", " @ ", "a@b.vn\r\n", "hoa@example", "hoa @example.vn"])
+def test_an_email_is_one_address_and_nothing_else(email: str) -> None:
+    schema = load_schema("submit-dossier.v1.json")["properties"]["applicant"]["properties"]["email"]
+    assert describe_instance(schema, email) is not None
+    assert describe_instance(schema, "hoa.nguyen+dvc@so-tu-phap.hue.gov.vn") is None
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_instant_utc_cannot_hold_is_not_an_instant(instant: str) -> None:
+    assert describe_instance({"type": "string", "format": "date-time"}, instant) is not None
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12", "1999-12"])
+def test_a_report_period_is_within_the_services_span(period: str) -> None:
+    with pytest.raises(ValueError):
+        months_of_period(period)
+
+
+def test_a_deep_path_is_clipped_in_the_error() -> None:
+    body = {}
+    node = body
+    for _ in range(30):
+        node["k" * 60] = {}
+        node = node["k" * 60]
+    node["x"] = "\x00"
+    error = refused(json.dumps(body).encode())
+    assert len(json.dumps(error.details)) + len(error.message) < 600

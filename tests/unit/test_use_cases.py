@@ -242,3 +242,60 @@ def test_the_container_hands_out_the_fakes_it_is_given_and_builds_nothing_real()
     assert "_tables" not in c.__dict__  # no pynamodb model was bound to any table
     with pytest.raises(ValueError):
         Container(Settings.from_env({}), adapters={"nonsense": object()})
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"pk": {"S": ""}, "sk": {"S": ""}, "owner_id": {"S": OWNER.user_id}, "submitted_at": {"S": ""}},
+        {"pk": {"S": "DOSSIER#" + "0" * 32}, "sk": {"S": "HISTORY#1"}, "owner_id": {"S": OWNER.user_id},
+         "submitted_at": {"S": "2026-11-02T01:00:00.000Z"}},
+        {"pk": {"S": "DOSSIER#" + "0" * 32}, "sk": {"S": "DOSSIER"}, "owner_id": {"S": OWNER.user_id},
+         "submitted_at": {"S": "x" * 2000}},
+    ],
+    ids=["empty-strings", "another-item-kind", "long-sort-value"],
+)
+def test_a_forged_cursor_never_reaches_the_table(world: World, forged: dict[str, Any]) -> None:
+    """A reviewer's cursor of empty strings got a 500 from DynamoDB; every key must be shaped as the table writes it."""
+    from chalicelib.domain.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        queries.list_my_dossiers(OWNER, 10, forged, world.dossiers)
+    assert caught.value.code == "CURSOR_INVALID"
+
+
+def test_a_citizen_asking_for_an_agencys_queue_is_refused_before_any_lookup(world: World) -> None:
+    with pytest.raises(ForbiddenError) as caught:
+        queries.work_queue("ZZZ123", OWNER, world.catalogue, world.dossiers, status=None, due_before=None,
+                           overdue=False, limit=10, cursor=None, now=vn(2, 9))
+    assert caught.value.code == "ROLE_NOT_ALLOWED"
+
+
+def test_the_dossier_view_shows_exactly_the_fields_its_schema_documents(world: World) -> None:
+    """One field list: a field added to the view but not to `dossier.v1.json` (or the reverse) fails here."""
+    from chalicelib.handlers.views import dossier_view
+    from chalicelib.validation import load_schema, validate
+
+    dossier_id = world.submit().body["id"]
+    view = dossier_view(world.tables.dossiers[dossier_id], vn(2, 9), OWNER)
+    schema = load_schema("dossier.v1.json")
+    assert set(view) == set(schema["properties"])
+    validate("dossier.v1.json", view)
+
+
+def test_the_kpi_report_reads_what_the_counting_fold_applied_once(world: World) -> None:
+    """The report as a use case on fakes: events folded and applied (twice: the second delivery changes nothing),
+    then read back as the report's filing figures."""
+    from chalicelib.domain.counting import fold
+    from chalicelib.domain.roles import Role
+    from tests.fakes import InMemoryCounters
+
+    counters = InMemoryCounters()
+    for _ in range(3):
+        world.submit()
+    events = list(world.tables.outbox)
+    assert counters.apply(fold(events)).events_applied == 3
+    assert counters.apply(fold(events)).events_skipped == 3
+    admin = Actor(user_id="admin-1", role=Role.ADMIN.value, display_name="Quản trị")
+    report = queries.kpi_report(COMMUNE.code, "2026-11", admin, world.catalogue, counters)
+    assert report["filed"]["total"] == 3 and report["filed"]["by_channel"]["online"] == 3

@@ -17,6 +17,7 @@ from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.events import DossierSubmitted
 from chalicelib.handlers.openapi import build_openapi, route_docs
 from chalicelib.validation import SCHEMA_DIR, nfc, validate
+from tests.samples import DOSSIER_ID, nth_event_id
 
 SCHEMA_FILES = sorted(SCHEMA_DIR.glob("*.json"))
 
@@ -148,7 +149,7 @@ def test_validate_message_names_the_first_problem() -> None:
 
 def test_a_dossier_submitted_detail_passes_its_schema() -> None:
     event = DossierSubmitted(
-        event_id="evt-00000001", occurred_at=datetime(2026, 11, 2, 3, tzinfo=UTC), dossier_id="dos-1",
+        event_id=nth_event_id(1), occurred_at=datetime(2026, 11, 2, 3, tzinfo=UTC), dossier_id=DOSSIER_ID,
         dossier_code="T46.X01-261102-0001", procedure_code="1.001193", agency_code="T46.X01",
         agency_path=("T46", "T46.X01"), agency_level="commune", channel="online", online_form="full",
         applicant_kind="citizen", status="registered", status_code=1, fees_total=0,
