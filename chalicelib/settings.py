@@ -9,6 +9,7 @@ from datetime import time
 
 from chalicelib import topology
 from chalicelib.domain.calendar import DEFAULT_SAME_DAY_CUTOFF, Season, parse_office_hours
+from chalicelib.domain.timeliness import INDEX_SUPPLEMENT_POLICY, RepeatedSupplementScope, SupplementPolicy
 
 DEFAULT_OFFICE_HOURS = "07:30-11:30,13:30-17:00"
 """Office hours where a stage sets no `OFFICE_HOURS`: morning and afternoon with the lunch break, Vietnam time."""
@@ -30,6 +31,9 @@ class Settings:
     # which same-day work is due the next working day (`SAME_DAY_CUTOFF`, Decree 23/2015/NĐ-CP art. 21: 15:00).
     office_hours: tuple[Season, ...] = field(default_factory=lambda: parse_office_hours(DEFAULT_OFFICE_HOURS))
     same_day_cutoff: time = DEFAULT_SAME_DAY_CUTOFF
+    # The repeated-supplement rule of index 2.1 as the province configures it (the law leaves the exceptions to
+    # it): `SUPPLEMENT_SCOPE`, `SUPPLEMENT_ALLOWED_REQUESTS`, `SUPPLEMENT_EXEMPT_PROCEDURES` (comma-separated codes).
+    supplement_policy: SupplementPolicy = INDEX_SUPPLEMENT_POLICY
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +53,11 @@ class Settings:
             jwt_max_lifetime_s=int(env.get("JWT_MAX_LIFETIME_SECONDS", str(24 * 3600))),
             office_hours=parse_office_hours(env.get("OFFICE_HOURS", DEFAULT_OFFICE_HOURS)),
             same_day_cutoff=time.fromisoformat(env.get("SAME_DAY_CUTOFF", DEFAULT_SAME_DAY_CUTOFF.isoformat("minutes"))),
+            supplement_policy=SupplementPolicy(
+                scope=RepeatedSupplementScope(env.get("SUPPLEMENT_SCOPE", INDEX_SUPPLEMENT_POLICY.scope.value)),
+                allowed_requests=int(env.get("SUPPLEMENT_ALLOWED_REQUESTS", str(INDEX_SUPPLEMENT_POLICY.allowed_requests))),
+                exempt_procedures=frozenset(c for c in env.get("SUPPLEMENT_EXEMPT_PROCEDURES", "").split(",") if c),
+            ),
         )
 
     @property

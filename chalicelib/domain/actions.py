@@ -105,6 +105,7 @@ def act(
     now: datetime,
     event_id: str,
     target_agency: Agency | None = None,
+    supplement_policy: SupplementPolicy = INDEX_SUPPLEMENT_POLICY,
 ) -> tuple[Status, str | None]:
     """Apply the action; returns the status it came from and the note for the history entry.
 
@@ -122,7 +123,7 @@ def act(
     on_time: bool | None = None
     if after in ENDS_PROCESSING and dossier.finished_at is None:
         dossier.finished_at = now
-        on_time = verdict_of(dossier, now, calendar)
+        on_time = verdict_of(dossier, now, calendar, supplement_policy)
         dossier.verdict = None if on_time is None else ("on_time" if on_time else "late")
     named = is_named_in_events(actor)
     actor_id, actor_name = (actor.user_id, actor.display_name) if named else (None, None)

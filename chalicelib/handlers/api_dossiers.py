@@ -151,7 +151,7 @@ def take_action(dossier_id: str, action: str) -> dict[str, Any]:
     now = c.now()
     dossier = act_on_dossier(
         cmd, c.unit_of_work(), actor=actor, calendar_for=c.calendar_for, now=now, new_id=c.new_id,
-        request_id=request_id(bp),
+        request_id=request_id(bp), supplement_policy=c.settings.supplement_policy,
     )
     return dossier_view(dossier, now, actor)
 

@@ -13,6 +13,7 @@ from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import VersionConflictError, dossier_not_found
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.lifecycle import Action
+from chalicelib.domain.timeliness import INDEX_SUPPLEMENT_POLICY, SupplementPolicy
 from chalicelib.services.ports import UnitOfWork
 
 
@@ -25,6 +26,7 @@ def act_on_dossier(
     now: datetime,
     new_id: Callable[[], str],
     request_id: str | None = None,
+    supplement_policy: SupplementPolicy = INDEX_SUPPLEMENT_POLICY,
 ) -> Dossier:
     """The dossier as the action left it (at its new version); raises the domain's errors."""
     dossier = uow.get_dossier(cmd.dossier_id)
@@ -34,7 +36,8 @@ def act_on_dossier(
     target = None
     if cmd.action == Action.TRANSFER and cmd.params.get("to_agency"):
         target = uow.catalogue.agency(str(cmd.params["to_agency"]))
-    before, note = act(dossier, cmd, actor, calendar_for(now.year), now=now, event_id=new_id(), target_agency=target)
+    before, note = act(dossier, cmd, actor, calendar_for(now.year), now=now, event_id=new_id(), target_agency=target,
+                       supplement_policy=supplement_policy)
     internal = writes_internal_notes(actor) and (cmd.action in INTERNAL_NOTE_ACTIONS or bool(cmd.params.get("internal")))
     entry = HistoryEntry(
         version=dossier.version + 1,

@@ -299,3 +299,24 @@ def test_the_kpi_report_reads_what_the_counting_fold_applied_once(world: World) 
     admin = Actor(user_id="admin-1", role=Role.ADMIN.value, display_name="Quản trị")
     report = queries.kpi_report(COMMUNE.code, "2026-11", admin, world.catalogue, counters)
     assert report["filed"]["total"] == 3 and report["filed"]["by_channel"]["online"] == 3
+
+
+@pytest.mark.parametrize(("scope", "on_time"), [("awaiting_applicant", True), ("every_dossier", False)])
+def test_the_repeated_supplement_rule_is_the_provinces_configuration(world: World, scope: str, on_time: bool) -> None:
+    """Index 2.1's "more than one supplement request is late" as configuration (issue 8 point 3): by default only a
+    dossier whose clock ended at an unanswered request; a province may read it for every dossier."""
+    from chalicelib.settings import Settings
+
+    policy = Settings.from_env({"JWT_KEY": "k", "SUPPLEMENT_SCOPE": scope}).supplement_policy
+    dossier_id = world.submit().body["id"]
+    steps: list[tuple[Action, Actor, dict[str, Any]]] = [
+        (Action.RECEIVE, OFFICER, {}), (Action.REQUEST_SUPPLEMENT, OFFICER, {"missing": "CCCD"}),
+        (Action.RESUBMIT_SUPPLEMENT, OWNER, {}), (Action.REQUEST_SUPPLEMENT, OFFICER, {"missing": "Giấy chứng sinh"}),
+        (Action.RESUBMIT_SUPPLEMENT, OWNER, {}), (Action.APPROVE, OFFICER, {}),
+        (Action.MARK_RESULT_READY, OFFICER, {"result_reference": "KS-1"}),
+    ]
+    for version, (action, actor, params) in enumerate(steps, start=1):
+        cmd = ActOnDossier(dossier_id, action, version, params)
+        done = act_on_dossier(cmd, world.uow(), actor=actor, calendar_for=lambda _: CAL, now=vn(2, 9 + version // 2),
+                              new_id=lambda: next(world.ids), supplement_policy=policy)
+    assert done.verdict == ("on_time" if on_time else "late")
