@@ -34,6 +34,7 @@ from chalicelib.store.counters import CounterStore
 from chalicelib.store.dossiers import DynamoDossiers
 from chalicelib.store.models import bind_models
 from chalicelib.store.paper_free_days import PaperFreeDaysRepository
+from chalicelib.store.sequences import SequenceCache
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
 
 
@@ -109,7 +110,12 @@ class Container:
         factory = self.adapters.get("unit_of_work")
         if factory is not None:
             return cast(UnitOfWork, factory())
-        return DynamoUnitOfWork(self.dynamodb, self.catalogue)
+        return DynamoUnitOfWork(self.dynamodb, self.catalogue, self.sequences)
+
+    @cached_property
+    def sequences(self) -> SequenceCache:
+        """The last dossier number this container knows per agency and day, from which submissions guess the next."""
+        return SequenceCache()
 
     @cached_property
     def ssm(self) -> Any:

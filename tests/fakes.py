@@ -23,6 +23,7 @@ from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import (
     AlreadyRecordedError,
     IdempotencyKeyRaceError,
+    SequenceTakenError,
     VersionConflictError,
     agency_not_found,
     procedure_not_found,
@@ -33,6 +34,7 @@ from chalicelib.domain.idempotency import RememberedResponse
 from chalicelib.integrations.documents import PresignedUpload, StoredObject
 from chalicelib.integrations.event_bus import OutgoingEvent
 from chalicelib.services.ports import Cursor, Page
+from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
 
 
 class InMemoryCatalogue:
@@ -135,11 +137,15 @@ class InMemoryDossiers:
 class InMemoryUnitOfWork:
     """`UnitOfWork` over `InMemoryTables`: writes are staged and applied together at commit, or not at all."""
 
-    def __init__(self, tables: InMemoryTables, catalogue: InMemoryCatalogue) -> None:
+    def __init__(self, tables: InMemoryTables, catalogue: InMemoryCatalogue,
+                 sequences: SequenceCache | None = None) -> None:
         self.tables = tables
         self._catalogue = catalogue
+        self.sequences = sequences if sequences is not None else SequenceCache()  # a cold container's by default
         self._staged: list[Callable[[], None]] = []
         self._checks: list[Callable[[], None]] = []
+        self._sequence_check: Callable[[], None] | None = None
+        self._lost_guesses = 0
 
     @property
     def catalogue(self) -> InMemoryCatalogue:
@@ -152,8 +158,28 @@ class InMemoryUnitOfWork:
         return self.tables.remembered.get((owner_id, key))
 
     def next_sequence(self, agency_code: str, day: date) -> int:
-        self.tables.sequences[f"{agency_code}#{day:%y%m%d}"] += 1  # not transactional, as on DynamoDB
-        return self.tables.sequences[f"{agency_code}#{day:%y%m%d}"]
+        """The DynamoDB protocol: guess from the cache, set on condition at commit; after `GUESSES` lost guesses,
+        take the number at once (not transactional, as the ADD on DynamoDB)."""
+        key = sequence_key(agency_code, day)
+        if self._lost_guesses >= GUESSES:
+            self.tables.sequences[key] += 1
+            self.sequences.learn(key, self.tables.sequences[key])
+            return self.tables.sequences[key]
+        number = self.sequences.guess(key)
+
+        def held_before() -> None:
+            if self.tables.sequences[key] != number - 1:
+                self._lost_guesses += 1
+                self.sequences.learn(key, self.tables.sequences[key])  # the cancellation carries the current value
+                raise SequenceTakenError("the dossier number was taken meanwhile")
+        self._sequence_check = held_before
+
+        def apply() -> None:
+            self.tables.sequences[key] = number
+            self.sequences.learn(key, number)
+            self._lost_guesses = 0
+        self._staged.append(apply)
+        return number
 
     def add_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
         def exists_not() -> None:
@@ -202,6 +228,9 @@ class InMemoryUnitOfWork:
 
     def commit(self) -> None:
         checks, staged, self._checks, self._staged = self._checks, self._staged, [], []
+        if self._sequence_check is not None:  # after the key's: a used key is a replay, whatever the number
+            checks.append(self._sequence_check)
+            self._sequence_check = None
         for check in checks:
             check()  # any failure: nothing below runs, as a cancelled transaction writes nothing
         for apply in staged:

@@ -9,6 +9,7 @@
     │   ├── VersionConflictError         VERSION_CONFLICT        409 (acted on a version that is no longer current)
     │   ├── TransactionConflictError     TRANSACTION_CONFLICT    409 (another write held an item; retry as is)
     │   ├── IdempotencyKeyRaceError      IDEMPOTENCY_RACE        409 (same key committed concurrently; read it back)
+    │   ├── SequenceTakenError           SEQUENCE_TAKEN          409 (the guessed dossier number was taken; guess again)
     │   └── AlreadyRecordedError         ALREADY_RECORDED        409 (a once-only record exists already)
     ├── RuleViolationError               the rule's own code     422 (a directive or catalogue rule refuses it)
     └── IntegrationError                 UPSTREAM_FAILED         502 (an outside party answered wrongly)
@@ -67,6 +68,14 @@ class IdempotencyKeyRaceError(ConflictError):
     """Another request with the same key committed first; the caller reads what it remembered."""
 
     code = "IDEMPOTENCY_RACE"
+
+
+class SequenceTakenError(ConflictError):
+    """The number a submission guessed was taken meanwhile; the unit of work has learnt the current one. The use case
+    builds the dossier again with the next number (it never reaches a caller: after a few guesses the number is taken
+    atomically)."""
+
+    code = "SEQUENCE_TAKEN"
 
 
 class AlreadyRecordedError(ConflictError):

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.domain import dossier as dossiers
 from chalicelib.domain.calendar import WorkingCalendar, business_date
 from chalicelib.domain.dossier import Dossier
-from chalicelib.domain.errors import IdempotencyKeyRaceError
+from chalicelib.domain.errors import IdempotencyKeyRaceError, SequenceTakenError
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.idempotency import RememberedResponse, check_same_request
 from chalicelib.integrations.documents import DocumentStore
@@ -41,12 +41,8 @@ def submit_dossier(
     paper_free: PaperFreeDaysStore | None = None,
 ) -> Submitted:
     """File the dossier; `render` shapes the answer, which an Idempotency-Key remembers in the same transaction
-    (a retry gets exactly the first answer, even after the dossier has moved on)."""
-    if idempotency_key:
-        remembered = uow.remembered(cmd.owner_id, idempotency_key)
-        if remembered is not None:
-            check_same_request(remembered, body_hash)
-            return Submitted(remembered.status_code, remembered.body, replayed=True)
+    (a retry gets exactly the first answer, even after the dossier has moved on). The key is not read first: its
+    record's condition in the transaction finds a used key, and only then is the remembered answer read."""
     procedure = uow.catalogue.procedure(cmd.procedure_code)
     agency = uow.catalogue.agency(cmd.agency_code)
     schedule = paper_free.for_agency(agency.code) if paper_free is not None and not cmd.channel.is_online else None
@@ -58,25 +54,29 @@ def submit_dossier(
             if documents is None:
                 raise RuntimeError("a document store is needed to check attached files")
             verify_upload(document.file.key, document.file.size, document.file.sha256, cmd.owner_id, documents)
-    sequence = uow.next_sequence(agency.code, business_date(now))
-    dossier = dossiers.submit(
-        cmd, procedure, agency, calendar_for(now.year), now=now, dossier_id=new_id(), event_id=new_id(), sequence=sequence,
-        receiver=actor,
-    )
-    entry = HistoryEntry(
-        version=1, at=now, actor=actor, action="submit", from_status=None, to_status=dossier.status.value,
-        request_id=request_id,
-    )
-    uow.add_dossier(dossier, entry)
-    answer = Submitted(201, render(replace(dossier, version=1)))
-    if idempotency_key:
-        uow.remember(cmd.owner_id, idempotency_key, RememberedResponse(body_hash, answer.status_code, answer.body), now)
-    try:
-        uow.commit()
-    except IdempotencyKeyRaceError:
-        remembered = uow.remembered(cmd.owner_id, idempotency_key or "")
-        if remembered is None:
-            raise
-        check_same_request(remembered, body_hash)
-        return Submitted(remembered.status_code, remembered.body, replayed=True)
-    return answer
+    while True:  # a lost guess at the number builds the dossier again; the unit of work bounds the guesses
+        sequence = uow.next_sequence(agency.code, business_date(now))
+        dossier = dossiers.submit(
+            cmd, procedure, agency, calendar_for(now.year), now=now, dossier_id=new_id(), event_id=new_id(),
+            sequence=sequence, receiver=actor,
+        )
+        entry = HistoryEntry(
+            version=1, at=now, actor=actor, action="submit", from_status=None, to_status=dossier.status.value,
+            request_id=request_id,
+        )
+        uow.add_dossier(dossier, entry)
+        answer = Submitted(201, render(replace(dossier, version=1)))
+        if idempotency_key:
+            uow.remember(cmd.owner_id, idempotency_key, RememberedResponse(body_hash, answer.status_code, answer.body),
+                         now)
+        try:
+            uow.commit()
+        except SequenceTakenError:
+            continue
+        except IdempotencyKeyRaceError:  # the key was used: nothing was written, no number taken; answer as before
+            remembered = uow.remembered(cmd.owner_id, idempotency_key or "")
+            if remembered is None:
+                raise
+            check_same_request(remembered, body_hash)
+            return Submitted(remembered.status_code, remembered.body, replayed=True)
+        return answer

@@ -62,6 +62,18 @@ def test_concurrent_retries_with_one_key_create_one_dossier(api: Api) -> None:
     assert len({r.body["id"] for r in replies}) == 1
 
 
+def test_sequential_submissions_at_one_agency_are_numbered_densely_and_a_replay_takes_no_number(api: Api) -> None:
+    """An ordinary day at a commune: 0001, 0002, 0003 (a number is used only by a committed dossier), and a retry
+    with a used Idempotency-Key answers as before without taking one."""
+    token = api.token("citizen", sub="dense-1")
+    body = submission(agency_code=commune(7))
+    first = api.call("POST", "/v1/dossiers", body, token=token, headers={"Idempotency-Key": "dense-a"})
+    replay = api.call("POST", "/v1/dossiers", body, token=token, headers={"Idempotency-Key": "dense-a"})
+    later = [api.call("POST", "/v1/dossiers", body, token=token) for _ in range(2)]
+    assert replay.headers.get("Idempotent-Replayed") == "true" and replay.body == first.body
+    assert [r.body["code"].rsplit("-", 1)[1] for r in (first, *later)] == ["0001", "0002", "0003"]
+
+
 def test_200_concurrent_submissions_get_200_distinct_gapless_codes(api: Api, admin_token: str) -> None:
     agency = commune(5)
     tokens = [api.token("citizen", sub=f"crowd-{i}") for i in range(20)]

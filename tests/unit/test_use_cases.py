@@ -21,6 +21,7 @@ from chalicelib.services import calendar, queries
 from chalicelib.services.deadline_watch import watch_deadlines
 from chalicelib.services.lifecycle import act_on_dossier
 from chalicelib.services.submission import Submitted, submit_dossier
+from chalicelib.store.sequences import GUESSES, SequenceCache
 from tests.fakes import (
     InMemoryCalendars,
     InMemoryCatalogue,
@@ -46,19 +47,21 @@ class World:
         self.tables = InMemoryTables()
         self.dossiers = InMemoryDossiers(self.tables)
         self.ids = (f"{n:032x}" for n in itertools.count(1))
+        self.container = SequenceCache()  # what one warm container knows of the numbers
 
-    def uow(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.tables, self.catalogue)
+    def uow(self, sequences: SequenceCache | None = None) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.tables, self.catalogue, sequences or self.container)
 
     def submit(self, *, owner: Actor = OWNER, key: str | None = None, body_hash: str = "h1",
-               agency: str = COMMUNE.code, at: Any = None) -> Submitted:
+               agency: str = COMMUNE.code, at: Any = None, uow: InMemoryUnitOfWork | None = None) -> Submitted:
         cmd = SubmitDossier(
             owner_id=owner.user_id, procedure_code=BIRTH.code, agency_code=agency, channel=Channel.ONLINE,
             applicant=CITIZEN, documents=(Document("to_khai", "Tờ khai"),), result_delivery=ResultDelivery.ONLINE,
         )
         return submit_dossier(
-            cmd, self.uow(), actor=owner, calendar_for=lambda _: CAL, now=at or vn(2, 8), new_id=lambda: next(self.ids),
-            render=lambda d: {"id": d.id, "code": d.code, "version": d.version}, idempotency_key=key, body_hash=body_hash,
+            cmd, uow or self.uow(), actor=owner, calendar_for=lambda _: CAL, now=at or vn(2, 8),
+            new_id=lambda: next(self.ids), render=lambda d: {"id": d.id, "code": d.code, "version": d.version},
+            idempotency_key=key, body_hash=body_hash,
         )
 
     def act(self, dossier_id: str, action: Action, actor: Actor, version: int, at: Any = None, **params: Any) -> Any:
@@ -88,6 +91,34 @@ def test_a_submission_commits_the_dossier_its_history_and_its_event_together(wor
 def test_numbers_are_dense_per_agency_and_day(world: World) -> None:
     codes = [world.submit().body["code"] for _ in range(3)]
     assert [c.rsplit("-", 1)[1] for c in codes] == ["0001", "0002", "0003"]
+    assert world.tables.commits == 3  # a warm container guesses right: one transaction each
+
+
+def test_containers_taking_turns_at_one_agency_keep_the_numbers_dense(world: World) -> None:
+    """Each container guesses from what it knows; a stale guess fails its transaction, which writes nothing and
+    tells the current number, and the next guess wins."""
+    other = SequenceCache()
+    codes = [world.submit(uow=world.uow(other if i % 2 else None)).body["code"] for i in range(5)]
+    assert [c.rsplit("-", 1)[1] for c in codes] == ["0001", "0002", "0003", "0004", "0005"]
+    assert world.tables.commits == 5
+
+
+def test_a_number_lost_again_and_again_is_taken_outright_and_stays_unique(world: World) -> None:
+    """Contention: others take the number each time this submission guesses; after `GUESSES` lost guesses it takes
+    the next number outside its transaction, so it always ends."""
+    uow = world.uow(SequenceCache())
+    original_commit = uow.commit
+    races = iter(range(GUESSES))
+
+    def raced_commit() -> None:
+        if next(races, None) is not None:
+            world.submit(uow=world.uow(SequenceCache()))  # another container wins the number right now
+        original_commit()
+
+    uow.commit = raced_commit  # type: ignore[method-assign]
+    loser = world.submit(uow=uow)
+    codes = sorted(d.code for d in world.tables.dossiers.values())
+    assert len(set(codes)) == GUESSES + 1 and loser.body["code"] == codes[-1]
 
 
 def test_an_idempotency_key_replays_the_first_answer_without_a_second_dossier(world: World) -> None:
@@ -117,26 +148,21 @@ def test_a_refused_submission_takes_no_number_and_writes_nothing(world: World) -
 
 
 def test_a_lost_race_on_the_key_answers_with_the_winners_response(world: World) -> None:
-    """Two requests with one key pass the first read together; the loser's transaction fails on the key and it
-    answers what the winner remembered (the loser's number is a gap, as the law allows)."""
-    uow = world.uow()
-    original_remembered = uow.remembered
+    """Two requests with one key: the key is not read before the write, so the loser finds it used when its
+    transaction is cancelled, and answers what the winner remembered; the cancelled transaction took no number."""
+    uow = world.uow(SequenceCache())
+    original_commit = uow.commit
     winner: dict[str, Any] = {}
 
-    def racing_read(owner_id: str, key: str) -> Any:
-        if not winner:  # the first read of the loser: the winner commits right now
-            winner["answer"] = world.submit(key=key)
-            return None
-        return original_remembered(owner_id, key)
+    def raced_commit() -> None:
+        if not winner:  # the winner commits just before the loser
+            winner["answer"] = world.submit(key="k1")
+        original_commit()
 
-    uow.remembered = racing_read  # type: ignore[method-assign]
-    cmd = SubmitDossier(owner_id=OWNER.user_id, procedure_code=BIRTH.code, agency_code=COMMUNE.code,
-                        channel=Channel.ONLINE, applicant=CITIZEN, documents=(Document("to_khai", "Tờ khai"),),
-                        result_delivery=ResultDelivery.ONLINE)
-    loser = submit_dossier(cmd, uow, actor=OWNER, calendar_for=lambda _: CAL, now=vn(2, 8), new_id=lambda: next(world.ids),
-                           render=lambda d: {"id": d.id}, idempotency_key="k1", body_hash="h1")
+    uow.commit = raced_commit  # type: ignore[method-assign]
+    loser = world.submit(key="k1", uow=uow)
     assert loser.replayed and loser.body == winner["answer"].body
-    assert len(world.tables.dossiers) == 1
+    assert len(world.tables.dossiers) == 1 and list(world.tables.sequences.values()) == [1]
 
 
 # --- actions ---------------------------------------------------------------------------------------------
