@@ -8,8 +8,6 @@ Source of every rule: the index's published formula for 2.1, transcribed in the 
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 
 from chalicelib.domain.calendar import ProcessingTime, WorkingCalendar
 from chalicelib.domain.catalogue import DocumentType, FeeLine, Procedure
-from chalicelib.domain.counting import ApplyStats, Deltas, agency_scope, aggregate, metrics_of, total
+from chalicelib.domain.counting import Deltas, agency_scope, aggregate, metrics_of, total
 from chalicelib.domain.dossier import Document, Dossier, SubmitDossier, submit
 from chalicelib.domain.events import DossierChanged, EventType
 from chalicelib.domain.kpi import month_end, on_time_figures, unfinished_at_month_end
@@ -35,7 +33,7 @@ from chalicelib.domain.timeliness import (
 from chalicelib.domain.vocabulary import AgencyLevel, Channel, OnlineForm, ResultDelivery, Status
 from chalicelib.services import queries
 from chalicelib.services.period_close import close_month, month_to_close
-from tests.fakes import InMemoryCatalogue, InMemoryDossiers, InMemoryTables
+from tests.fakes import InMemoryCatalogue, InMemoryCounters, InMemoryDossiers, InMemoryTables
 from tests.unit.test_actions import ADMIN, CITIZEN, COMMUNE, OFFICER, do, dossier, vn, walk
 
 A, S = Action, Status
@@ -161,31 +159,6 @@ def test_a_supplement_asked_for_before_receipt_is_not_a_request_of_the_process()
 # --- 4 ---------------------------------------------------------------------------------------------------------
 
 
-class LedgerCounters:
-    """`Counters` in memory: each event id's deltas applied once, as the store does."""
-
-    def __init__(self) -> None:
-        self.applied: dict[str, Deltas] = {}
-
-    def apply(self, ledger: Mapping[str, Deltas]) -> ApplyStats:
-        stats = ApplyStats()
-        for event_id, deltas in ledger.items():
-            if event_id in self.applied:
-                stats.events_skipped += 1
-                continue
-            self.applied[event_id] = deltas
-            stats.events_applied += 1
-        return stats
-
-    def read(self, scope: str, periods: Iterable[str]) -> dict[str, int]:
-        wanted = set(periods)
-        out: Counter[str] = Counter()
-        for key, value in total(self.applied).items():
-            if key.scope == scope and key.period in wanted:
-                out[str(key.metric)] += value
-        return dict(out)
-
-
 def test_unfinished_dossiers_are_judged_at_the_end_of_the_reporting_period() -> None:
     """Unfinished at the period's end: within time counts on time, past due late; 2.1 = (finished on time + unfinished within time) / received (index 2.1: "Chưa có trạng thái hoàn thành → lấy ngày cuối kỳ báo cáo")."""  # noqa: E501
     assert month_end("2026-11") == datetime(2026, 11, 30, 16, 59, 59, 999999, tzinfo=UTC)  # 30 Nov 23:59:59.999999 +07
@@ -196,7 +169,7 @@ def test_unfinished_dossiers_are_judged_at_the_end_of_the_reporting_period() -> 
     tables = InMemoryTables()
     for subject in (within, late, finished):
         tables.dossiers[subject.id] = subject
-    counters = LedgerCounters()
+    counters = InMemoryCounters()
     counters.apply(ledger(within, late, finished))
 
     def close(now: datetime) -> Any:
