@@ -13,6 +13,7 @@ from chalicelib.handlers import (
     api_catalogue,
     api_dev,
     api_dossiers,
+    api_payments,
     api_reports,
     api_system,
     api_uploads,
@@ -24,6 +25,7 @@ app = Chalice(app_name="dvc-cloud")
 app.register_blueprint(boundary.bp)  # the input policy and error shape every route inherits
 app.register_blueprint(api_system.bp)
 app.register_blueprint(api_dossiers.bp)
+app.register_blueprint(api_payments.bp)
 app.register_blueprint(api_reports.bp)
 app.register_blueprint(api_agencies.bp)
 app.register_blueprint(api_catalogue.bp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from chalicelib.domain.catalogue import province_root_code
 from chalicelib.ids import new_id
 from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
+from chalicelib.integrations.gateway_config import load_gateways
+from chalicelib.integrations.payment_gateway import GatewayName, PaymentGateway
 from chalicelib.services.ports import (
     Calendars,
     Catalogue,
@@ -25,6 +28,7 @@ from chalicelib.services.ports import (
     Counters,
     DossierReader,
     PaperFreeDaysStore,
+    PaymentReader,
     UnitOfWork,
 )
 from chalicelib.settings import Settings
@@ -34,6 +38,7 @@ from chalicelib.store.counters import CounterStore
 from chalicelib.store.dossiers import DynamoDossiers
 from chalicelib.store.models import bind_models
 from chalicelib.store.paper_free_days import PaperFreeDaysRepository
+from chalicelib.store.payments import DynamoPayments
 from chalicelib.store.sequences import SequenceCache
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
 
@@ -44,7 +49,7 @@ def utc_now() -> datetime:
 
 # Adapters a test may hand in (an in-memory fake for each; see tests/fakes.py); anything not given is built for real.
 SWAPPABLE = frozenset({"catalogue", "listings", "dossiers", "calendars", "counters", "publisher", "documents",
-                       "jwt_key", "unit_of_work", "paper_free_days"})
+                       "jwt_key", "unit_of_work", "paper_free_days", "payments", "payment_gateways"})
 
 
 @dataclass
@@ -80,6 +85,17 @@ class Container:
     def dossiers(self) -> DossierReader:
         self._tables  # noqa: B018
         return DynamoDossiers()
+
+    @cached_property
+    def payments(self) -> PaymentReader:
+        self._tables  # noqa: B018
+        return DynamoPayments()
+
+    @cached_property
+    def payment_gateways(self) -> dict[GatewayName, PaymentGateway]:
+        """The online payment gateways, configured once per container: from the environment in the local stage, from
+        the Secrets Manager secret `dvc/{stage}/payment-gateways` in deployed ones."""
+        return load_gateways(os.environ, lambda: boto3.client("secretsmanager", region_name=self.settings.region))
 
     @cached_property
     def dynamodb(self) -> Connection:

@@ -42,14 +42,15 @@ BY_OWNER = Index("by_owner", "owner_id", "submitted_at")  # an applicant's own d
 BY_AGENCY = Index("by_agency", "agency_code", "submitted_at")  # an agency's work queue
 BY_AGENCY_STATUS = Index("by_agency_status", "agency_status", "submitted_at")  # … filtered by status
 BY_DUE = Index("by_due", "due_agency", "due_at")  # sparse: open dossiers only, for the deadline watch
+BY_PENDING_PAYMENT = Index("by_pending_payment", "pending_gateway", "requested_at")  # sparse: for reconciliation
 
 DOSSIERS = TableSpec(
     logical="dossiers",
     attributes={
         "pk": "S", "sk": "S", "owner_id": "S", "submitted_at": "S", "agency_code": "S", "agency_status": "S",
-        "due_agency": "S", "due_at": "S",
+        "due_agency": "S", "due_at": "S", "pending_gateway": "S", "requested_at": "S",
     },
-    indexes=(BY_OWNER, BY_AGENCY, BY_AGENCY_STATUS, BY_DUE),
+    indexes=(BY_OWNER, BY_AGENCY, BY_AGENCY_STATUS, BY_DUE, BY_PENDING_PAYMENT),
     stream_view="NEW_IMAGE",
     ttl_attribute="expires_at",
 )
@@ -79,7 +80,8 @@ COUNTERS_QUEUE = QueueSpec(logical="counters")
 RELAY_DLQ = QueueSpec(logical="relay-failures", retention_s=14 * 24 * 3600)
 # Where a scheduled run that failed all its attempts lands (the schedule's on-failure destination); a DLQ too.
 DEADLINE_WATCH_DLQ = QueueSpec(logical="deadline-watch-failures", retention_s=14 * 24 * 3600)
-QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ)
+RECONCILE_PAYMENTS_DLQ = QueueSpec(logical="reconcile-payments-failures", retention_s=14 * 24 * 3600)
+QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ, RECONCILE_PAYMENTS_DLQ)
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,12 @@ class ScheduleSpec:
 DEADLINE_WATCH_SCHEDULE = ScheduleSpec(
     function="deadline_watch", max_retry_attempts=2, max_event_age_s=6 * 3600, on_failure=DEADLINE_WATCH_DLQ
 )
-SCHEDULES: tuple[ScheduleSpec, ...] = (DEADLINE_WATCH_SCHEDULE,)
+# Reconciliation settles each payment at most once (as its callback would), so a retried run is safe; a run older
+# than the next one is pointless, hence the short age.
+RECONCILE_PAYMENTS_SCHEDULE = ScheduleSpec(
+    function="reconcile_payments", max_retry_attempts=1, max_event_age_s=600, on_failure=RECONCILE_PAYMENTS_DLQ
+)
+SCHEDULES: tuple[ScheduleSpec, ...] = (DEADLINE_WATCH_SCHEDULE, RECONCILE_PAYMENTS_SCHEDULE)
 
 
 @dataclass(frozen=True)
@@ -195,3 +202,19 @@ class ParameterSpec:
 # The identity provider's public key (PEM) that signs the API's bearer tokens (RS256), unless JWT_JWKS_URL is set.
 JWT_KEY_PARAMETER = ParameterSpec("jwt-public-key")
 PARAMETERS: tuple[ParameterSpec, ...] = (JWT_KEY_PARAMETER,)
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """A Secrets Manager secret the functions read once per container; its value is set by the deployer, never in git."""
+
+    logical: str
+
+    def physical(self, stage: str) -> str:
+        return f"dvc/{stage}/{self.logical}"
+
+
+# The payment gateways' merchant codes and keys (VNPay, the national payment platform): see
+# `chalicelib/integrations/gateway_config.py` for its JSON shape.
+PAYMENT_GATEWAYS_SECRET = SecretSpec("payment-gateways")
+SECRETS: tuple[SecretSpec, ...] = (PAYMENT_GATEWAYS_SECRET,)

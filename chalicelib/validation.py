@@ -173,6 +173,12 @@ def describe_instance(schema: dict[str, Any], instance: Any) -> str | None:
     return None if error is None else describe(error)
 
 
+def conforms(schema_name: str, instance: Any) -> bool:
+    """Whether `instance` is valid against the named schema: for callers that answer in a protocol of their own
+    (a payment gateway's codes) rather than with our error shape."""
+    return next(iter(_validator(schema_name).iter_errors(instance)), None) is None
+
+
 def validate(schema_name: str, instance: Any) -> None:
     """Raise `ValidationError` listing each problem by its JSON path, most relevant first."""
     errors = sorted(_validator(schema_name).iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message))

@@ -362,6 +362,12 @@ def parameter_arn(spec: topology.ParameterSpec, stage: str) -> dict[str, Any]:
     return _sub(f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{spec.physical(stage)}")
 
 
+def secret_arn(spec: topology.SecretSpec, stage: str) -> dict[str, Any]:
+    # Secrets Manager appends six random characters to a secret's ARN: "-??????" matches them and nothing longer.
+    return _sub(f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:"
+                f"{spec.physical(stage)}-??????")
+
+
 def _policy(stage: str) -> dict[str, Any]:
     tables = [_arn(table_id(t)) for t in topology.TABLES]
     indexes = [_sub(f"${{{table_id(t)}.Arn}}/index/*") for t in topology.TABLES if t.indexes]
@@ -371,6 +377,7 @@ def _policy(stage: str) -> dict[str, Any]:
     failure_destinations = [_arn(queue_id(m.on_failure)) for m in topology.STREAM_MAPPINGS]
     failure_destinations += [_arn(queue_id(s.on_failure)) for s in topology.SCHEDULES]
     parameters = [parameter_arn(p, stage) for p in topology.PARAMETERS]
+    secrets = [secret_arn(secret, stage) for secret in topology.SECRETS]
     buckets = [_arn(bucket_id(b)) for b in topology.BUCKETS]
     objects = [_sub(f"${{{bucket_id(b)}.Arn}}/*") for b in topology.BUCKETS]
     statements = [
@@ -395,6 +402,8 @@ def _policy(stage: str) -> dict[str, Any]:
         # The parameters are SecureStrings under the AWS managed key aws/ssm, whose key policy already lets every
         # principal of the account decrypt through SSM: no kms:Decrypt here (a customer managed key would need it).
         _statement("Parameters", {"ssm:GetParameter"}, parameters),
+        # Secrets under the AWS managed key aws/secretsmanager: no kms:Decrypt here either.
+        _statement("Secrets", {"secretsmanager:GetSecretValue"}, secrets),
     ]
     return {
         "Type": "AWS::IAM::ManagedPolicy",

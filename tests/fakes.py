@@ -24,6 +24,7 @@ from chalicelib.domain.errors import (
     AlreadyRecordedError,
     IdempotencyKeyRaceError,
     SequenceTakenError,
+    UpstreamUnavailableError,
     VersionConflictError,
     agency_not_found,
     procedure_not_found,
@@ -31,8 +32,18 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.events import DomainEvent, iso_utc
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.idempotency import RememberedResponse
+from chalicelib.domain.payments import (
+    GatewayName,
+    GatewayReport,
+    Outcome,
+    Payment,
+    PaymentOrder,
+    PaymentStatus,
+    SettleResult,
+)
 from chalicelib.integrations.documents import PresignedUpload, StoredObject
 from chalicelib.integrations.event_bus import OutgoingEvent
+from chalicelib.integrations.payment_gateway import MalformedCallbackError, SignatureError
 from chalicelib.services.ports import Cursor, Page
 from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
 
@@ -79,6 +90,8 @@ class InMemoryTables:
     watch_keys: set[str] = field(default_factory=set)
     sequences: Counter[str] = field(default_factory=Counter)
     remembered: dict[tuple[str, str], RememberedResponse] = field(default_factory=dict)
+    payments: dict[str, Payment] = field(default_factory=dict)  # by txn_ref, at their versions
+    receipts: set[tuple[str, str]] = field(default_factory=set)  # (dossier id, receipt number)
     commits: int = 0
 
 
@@ -156,6 +169,40 @@ class InMemoryUnitOfWork:
 
     def remembered(self, owner_id: str, key: str) -> RememberedResponse | None:
         return self.tables.remembered.get((owner_id, key))
+
+    def read_payment(self, dossier_id: str, txn_ref: str) -> tuple[Dossier | None, Payment | None]:
+        dossier = self.get_dossier(dossier_id)
+        payment = self.tables.payments.get(txn_ref)
+        if dossier is None:
+            return None, None
+        return dossier, copy.deepcopy(payment) if payment is not None and payment.dossier_id == dossier_id else None
+
+    def add_payment(self, payment: Payment) -> None:
+        def absent() -> None:
+            if payment.txn_ref in self.tables.payments:
+                raise VersionConflictError("The payment exists.")
+        self._stage_payment(payment, absent)
+
+    def update_payment(self, payment: Payment) -> None:
+        def same_version() -> None:
+            stored = self.tables.payments.get(payment.txn_ref)
+            if stored is None or stored.version != payment.version:
+                raise VersionConflictError("The payment changed meanwhile.")
+        self._stage_payment(payment, same_version)
+
+    def _stage_payment(self, payment: Payment, check: Callable[[], None]) -> None:
+        saved = replace(copy.deepcopy(payment), version=payment.version + 1)
+        self._checks.append(check)
+        self._staged.append(lambda: self.tables.payments.__setitem__(saved.txn_ref, saved))
+
+    def add_receipt(self, payment: Payment) -> None:
+        key = (payment.dossier_id, str(payment.receipt_number))
+
+        def absent() -> None:
+            if key in self.tables.receipts:
+                raise AlreadyRecordedError("a receipt of this number was issued before")
+        self._checks.append(absent)
+        self._staged.append(lambda: self.tables.receipts.add(key))
 
     def next_sequence(self, agency_code: str, day: date) -> int:
         """The DynamoDB protocol: guess from the cache, set on condition at commit; after `GUESSES` lost guesses,
@@ -335,6 +382,59 @@ class InMemoryCounters:
         return dict(sums)
 
 
+class InMemoryPayments:
+    """`PaymentReader` over `InMemoryTables`."""
+
+    def __init__(self, tables: InMemoryTables) -> None:
+        self.tables = tables
+
+    def for_dossier(self, dossier_id: str) -> list[Payment]:
+        return sorted((p for p in self.tables.payments.values() if p.dossier_id == dossier_id),
+                      key=lambda p: p.requested_at)
+
+    def pending(self, gateway: str, requested_before: datetime, limit: int) -> list[Payment]:
+        found = sorted((p for p in self.tables.payments.values() if p.status is PaymentStatus.PENDING
+                        and p.gateway == gateway and p.requested_at < requested_before), key=lambda p: p.requested_at)
+        return [copy.deepcopy(p) for p in found[:limit]]
+
+
+class FakeGateway:
+    """A payment gateway in memory: URLs name the order, callbacks are "signed" with a shared word, and queries
+    answer what `answers` says of each reference (pending by default)."""
+
+    SIGNATURE = "fake-signature"
+
+    def __init__(self, name: GatewayName = GatewayName.VNPAY) -> None:
+        self.name = name
+        self.answers: dict[str, GatewayReport] = {}
+        self.queries: list[str] = []
+        self.unreachable = False
+
+    def payment_url(self, order: PaymentOrder) -> str:
+        return f"https://pay.example/{self.name.value}?ref={order.txn_ref}&amount={order.amount}"
+
+    def callback(self, txn_ref: str, amount: int, code: str = "00") -> dict[str, str]:
+        return {"ref": txn_ref, "amount": str(amount), "code": code, "signature": self.SIGNATURE}
+
+    def verify_callback(self, params: Mapping[str, str]) -> GatewayReport:
+        if params.get("signature") != self.SIGNATURE:
+            raise SignatureError("bad signature")
+        if not params.get("amount", "").isdigit():
+            raise MalformedCallbackError("amount")
+        code = params["code"]
+        return GatewayReport(params["ref"], int(params["amount"]), Outcome.SUCCEEDED if code == "00" else Outcome.FAILED,
+                             code)
+
+    def reply(self, result: SettleResult) -> dict[str, Any]:
+        return {"result": result.value}
+
+    def query(self, order: PaymentOrder, now: datetime) -> GatewayReport:
+        self.queries.append(order.txn_ref)
+        if self.unreachable:
+            raise UpstreamUnavailableError("the gateway does not answer")
+        return self.answers.get(order.txn_ref, GatewayReport(order.txn_ref, order.amount, Outcome.PENDING, "01"))
+
+
 def fake_adapters(catalogue: InMemoryCatalogue, tables: InMemoryTables | None = None) -> dict[str, Any]:
     """Everything a `Container(settings, adapters=...)` needs to run the use cases without AWS."""
     tables = tables or InMemoryTables()
@@ -348,4 +448,7 @@ def fake_adapters(catalogue: InMemoryCatalogue, tables: InMemoryTables | None = 
         "publisher": InMemoryBus(),
         "counters": InMemoryCounters(),
         "paper_free_days": InMemoryPaperFreeDays(),
+        "payments": InMemoryPayments(tables),
+        "payment_gateways": {GatewayName.VNPAY: FakeGateway(GatewayName.VNPAY),
+                             GatewayName.PAYGOV: FakeGateway(GatewayName.PAYGOV)},
     }

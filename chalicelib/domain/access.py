@@ -75,6 +75,25 @@ def authorise_action(actor: Actor, dossier: Dossier, action: Action) -> None:
         )
 
 
+def authorise_online_payment(actor: Actor, dossier: Dossier) -> None:
+    """The applicant pays their own dossier online."""
+    if not is_applicant(actor):
+        raise ForbiddenError("Chỉ người nộp hồ sơ được thanh toán trực tuyến. (Only the applicant pays online.)",
+                             code="APPLICANT_ACTION")
+    if actor.user_id != dossier.owner_id:
+        raise ForbiddenError("Đây không phải hồ sơ của bạn. (Not your dossier.)", code="NOT_DOSSIER_OWNER")
+
+
+def authorise_desk_payment(actor: Actor, dossier: Dossier) -> None:
+    """An officer of the agency holding the dossier records money taken at its desk."""
+    if actor.role != Role.OFFICER:
+        raise ForbiddenError("Chỉ cán bộ được ghi nhận thanh toán tại quầy. (Only officers record desk payments.)",
+                             code="OFFICER_ACTION")
+    if actor.agency_code != dossier.agency_code:
+        raise ForbiddenError("Hồ sơ không thuộc cơ quan của bạn. (The dossier is held by another agency.)",
+                             code="AGENCY_OUT_OF_SCOPE", details={"holder_agency": dossier.agency_code})
+
+
 def may_read(actor: Actor, dossier: Dossier) -> bool:
     """Its owner; officers of the agency holding it or above it; admins."""
     if is_applicant(actor):

@@ -215,7 +215,15 @@ def _transfer(dossier: Dossier, step: Step) -> Payload:
 
 
 def _request_fees(dossier: Dossier, step: Step) -> Payload:
-    return FeesDue(amount=dossier.fees_total)
+    """The officer charges `amount` (whole VND; by default what the procedure's fees leave uncharged), for `reason`."""
+    amount = step.params.get("amount")
+    if amount is None:
+        amount = max(dossier.fees_total - dossier.fees_charged, 0)
+    if amount <= 0:
+        raise RuleViolationError("Cần số tiền phí phải nộp. (The amount to charge is required.)",
+                                 code="FEES_AMOUNT_REQUIRED", details={"parameter": "amount"})
+    dossier.fees_charged += amount
+    return FeesDue(amount=amount, reason=step.params.get("reason"))
 
 
 APPROVED, REFUSED = "approved", "refused"

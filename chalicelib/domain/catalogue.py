@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from .calendar import ProcessingTime, TimeUnit
-from .vocabulary import AgencyLevel, OnlineForm
+from .vocabulary import AgencyLevel, ApplicantKind, OnlineForm
 
 
 def province_root_code(province_code: int) -> str:
@@ -36,6 +36,7 @@ class FeeLine:
     name: str
     amount: int  # whole VND
     online_amount: int | None = None  # what an online filing pays instead, where the fee law sets it lower
+    exempt: frozenset[ApplicantKind] = frozenset()  # applicant kinds the fee law exempts from this line
 
     def __post_init__(self) -> None:
         if not _is_vnd(self.amount):
@@ -46,6 +47,10 @@ class FeeLine:
     def amount_for(self, online: bool) -> int:
         """What this line costs a dossier filed online (`online`) or on paper."""
         return self.online_amount if online and self.online_amount is not None else self.amount
+
+    def charged_to(self, kind: ApplicantKind, online: bool) -> int:
+        """What this line costs an applicant of `kind` filing online (`online`) or on paper."""
+        return 0 if kind in self.exempt else self.amount_for(online)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,12 @@ class Procedure:
 
     @property
     def fees_total(self) -> int:
+        """The paper fee, before any exemption: what the catalogue shows."""
         return sum(line.amount for line in self.fees)
+
+    def fees_for(self, kind: ApplicantKind, online: bool) -> int:
+        """What a dossier of an applicant of `kind` owes, filed online (`online`) or on paper (integer VND)."""
+        return sum(line.charged_to(kind, online) for line in self.fees)
 
     def is_offered_at(self, agency: Agency) -> bool:
         """Commune procedures at communes; province procedures at their department or the service centre."""
@@ -132,12 +142,15 @@ def fee_to_data(fee: FeeLine) -> dict[str, Any]:
     data: dict[str, Any] = {"name": fee.name, "amount": fee.amount}
     if fee.online_amount is not None:
         data["online_amount"] = fee.online_amount
+    if fee.exempt:
+        data["exempt"] = sorted(kind.value for kind in fee.exempt)
     return data
 
 
 def fee_from_data(data: dict[str, Any]) -> FeeLine:
     online = data.get("online_amount")
-    return FeeLine(data["name"], int(data["amount"]), None if online is None else int(online))
+    return FeeLine(data["name"], int(data["amount"]), None if online is None else int(online),
+                   frozenset(ApplicantKind(kind) for kind in data.get("exempt", ())))
 
 
 def processing_time_from_data(data: dict[str, Any]) -> ProcessingTime:

@@ -52,11 +52,14 @@ _OWN_FIELDS = {kind: frozenset(f.name for f in fields(kind)) for kind in (Dossie
 
 
 def field_value(event: DomainEvent, name: str) -> object:
-    """A field of the event, or else of its payload: what a `Count` labels its metric with."""
-    return getattr(event, name) if name in _OWN_FIELDS[type(event)] else getattr(event.payload, name)
+    """A field (or property) of the event, or else of its payload: what a `Count` labels its metric with."""
+    own = name in _OWN_FIELDS[type(event)] or isinstance(getattr(type(event), name, None), property)
+    return getattr(event, name) if own else getattr(event.payload, name)
 
 
 def _metric(count: Count, event: DomainEvent) -> Metric | None:
+    if count.when is not None and field_value(event, count.when) is not True:
+        return None
     labels: dict[str, str] = {}
     for label, name in count.labels:
         value = label_value(field_value(event, name))

@@ -105,8 +105,17 @@ class Dossier:
     apologies: int = 0
     rating: str | None = None
     rating_comment: str | None = None
-    paid_online_total: int = 0  # VND confirmed by an online payment; fed by payments when they exist
+    paid_online_total: int = 0  # VND confirmed by online payments
+    paid_total: int = 0  # VND paid, online or at the desk
+    fees_charged: int = 0  # VND charged so far: at filing (full online) and by each officer's request for fees
+    pending_txn_ref: str | None = None  # the online payment awaiting its gateway's verdict, if any
+    payments_made: int = 0  # payments recorded against the dossier, online or at the desk: numbers their references
     events: list[DomainEvent] = field(default_factory=list)
+
+    @property
+    def fees_due(self) -> int:
+        """What the applicant still owes: charged less paid (an overpayment is an officer's matter, not a credit)."""
+        return max(self.fees_charged - self.paid_total, 0)
 
     @property
     def was_received(self) -> bool:
@@ -126,6 +135,12 @@ class Dossier:
     def owes_apology(self, now: datetime) -> bool:
         """Late and still open with no apology since the deadline passed (a new appointment clears it)."""
         return self.is_open and self.due_at is not None and now > self.due_at and self.status != Status.REGISTERED
+
+
+def charged_at_filing(procedure: Procedure, channel: Channel) -> bool:
+    """A full-online procedure filed online is paid with its application (the national portal's "toàn trình": filed,
+    paid and returned online); every other dossier is charged when an officer asks (`request-fees`)."""
+    return channel.is_online and procedure.online_form == OnlineForm.FULL
 
 
 def check_admissible(cmd: SubmitDossier, procedure: Procedure, agency: Agency, business_day: date) -> None:
@@ -217,10 +232,12 @@ def submit(
         status=status,
         submitted_at=now,
         appointment_at=calendar.appointment(now, procedure.processing_time),
-        fees_total=procedure.fees_total,
+        fees_total=procedure.fees_for(cmd.applicant.kind, online=cmd.channel.is_online),
         legal_days=procedure.processing_time.working_days or 0,
         processing_time=procedure.processing_time,
     )
+    if charged_at_filing(procedure, cmd.channel):
+        dossier.fees_charged = dossier.fees_total
     if status == Status.RECEIVED:  # received at intake: the clock starts now
         dossier.received_at = now
         dossier.due_at = dossier.appointment_at
@@ -238,7 +255,7 @@ def submit(
         applicant_kind=cmd.applicant.kind.value,
         status=status.value,
         status_code=status.national_code,
-        fees_total=procedure.fees_total,
+        fees_total=dossier.fees_total,
     )
     dossier.events.append(submitted)
     if status == Status.RECEIVED:

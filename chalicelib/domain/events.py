@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import UTC, date, datetime
 from enum import Enum
 from types import NoneType, UnionType
 from typing import Any, ClassVar, Self
 
-from .metrics import FILED, FINISHED, RATED, RECEIVED, Count
+from .metrics import (
+    FEE_BEARING,
+    FILED,
+    FINISHED,
+    PAID_ONLINE_DOSSIER,
+    PAID_ONLINE_PROCEDURE,
+    PAYMENT,
+    PAYMENT_REQUESTED,
+    RATED,
+    RECEIVED,
+    Count,
+)
 from .vocabulary import ApplicantKind, Rating, ResultDelivery
 
 
@@ -43,6 +54,10 @@ class EventType:
     DOSSIER_RATED = "DossierRated"
     DOSSIER_DUE_SOON = "DossierDueSoon"
     DOSSIER_OVERDUE = "DossierOverdue"
+    PAYMENT_REQUESTED = "PaymentRequested"
+    PAYMENT_SUCCEEDED = "PaymentSucceeded"
+    PAYMENT_FAILED = "PaymentFailed"
+    DESK_PAYMENT_RECORDED = "DeskPaymentRecorded"
 
 
 # --- payloads: what each event type says beyond its dossier reference, typed ---------------------------------
@@ -91,9 +106,11 @@ class Payload:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        """The payload of a detail that passed its schema (KeyError or ValueError if it did not)."""
+        """The payload of a detail that passed its schema (KeyError or ValueError if it did not). A field added to a
+        payload later has a default, which an archived event written before it gets."""
         hints = _hints(cls)
-        return cls(**{f.name: _from_json(hints[f.name], data[f.name]) for f in fields(cls)})
+        return cls(**{f.name: _from_json(hints[f.name], data[f.name]) for f in fields(cls)
+                      if f.name in data or f.default is MISSING})
 
 
 @dataclass(frozen=True)
@@ -134,7 +151,8 @@ class Transfer(Payload):
 
 @dataclass(frozen=True)
 class FeesDue(Payload):
-    amount: int
+    amount: int  # whole VND charged by this request
+    reason: str | None = None  # what the fees are for, in the officer's words (added after v1's first events)
 
 
 @dataclass(frozen=True)
@@ -160,6 +178,28 @@ class Rated(Payload):
 @dataclass(frozen=True)
 class Deadline(Payload):
     due_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentAttempt(Payload):
+    """An online payment asked for, or one its gateway said failed (`response_code`, the gateway's)."""
+
+    payment_id: str
+    gateway: str
+    amount: int
+    response_code: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentMade(Payload):
+    """Money taken, online (`via` online) or at the desk (`via` desk, `method` cash or card)."""
+
+    payment_id: str
+    gateway: str
+    via: str
+    method: str
+    amount: int
+    first_online_payment: bool  # the dossier's first successful online payment: it counts as paid online once
 
 
 # --- the registry ----------------------------------------------------------------------------------------------
@@ -210,7 +250,8 @@ COUNT_FINISHED = _C(FINISHED, on_time="on_time")  # only the event that ends pro
 # for the officers of the agency holding the dossier.
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_T.DOSSIER_SUBMITTED, Filing, "dossier-submitted.v1.json",
-              (_C(FILED, channel="channel", form="online_form", applicant="applicant_kind"),), _APPLICANT),
+              (_C(FILED, channel="channel", form="online_form", applicant="applicant_kind"),
+               Count(FEE_BEARING).only_when("fee_bearing")), _APPLICANT),
     # every received dossier, whatever its channel (at intake, on an officer's receipt, or at the resubmission of a
     # supplement asked for before receipt): the denominator of the on-time rule (index 2.1)
     EventSpec(_T.DOSSIER_RECEIVED, NoPayload, "dossier-received.v1.json", (_C(RECEIVED, channel="channel"),), _APPLICANT),
@@ -233,6 +274,16 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_T.DOSSIER_RATED, Rated, "dossier-rated.v1.json", (_C(RATED, rating="rating"),), _NOBODY),
     EventSpec(_T.DOSSIER_DUE_SOON, Deadline, "dossier-due-soon.v1.json", (), _OFFICERS),
     EventSpec(_T.DOSSIER_OVERDUE, Deadline, "dossier-overdue.v1.json", (), _OFFICERS),
+    # payments: every transaction that took money by how (the share paid online), dossiers with an online payment
+    # (once each), and online payments per procedure (a procedure with any has a counter above zero)
+    EventSpec(_T.PAYMENT_REQUESTED, PaymentAttempt, "payment-requested.v1.json",
+              (_C(PAYMENT_REQUESTED, gateway="gateway"),), _NOBODY),
+    EventSpec(_T.PAYMENT_SUCCEEDED, PaymentMade, "payment-succeeded.v1.json",
+              (_C(PAYMENT, via="via"), Count(PAID_ONLINE_DOSSIER).only_when("first_online_payment"),
+               _C(PAID_ONLINE_PROCEDURE, procedure="procedure_code")), _APPLICANT),
+    EventSpec(_T.PAYMENT_FAILED, PaymentAttempt, "payment-failed.v1.json", (), _APPLICANT),
+    EventSpec(_T.DESK_PAYMENT_RECORDED, PaymentMade, "desk-payment-recorded.v1.json", (_C(PAYMENT, via="via"),),
+              _APPLICANT),
 )
 _BY_NAME: dict[str, EventSpec] = {spec.name: spec for spec in EVENTS}
 
@@ -308,6 +359,11 @@ class DossierSubmitted(_DossierEvent):
     @property
     def payload(self) -> Filing:
         return Filing(ApplicantKind(self.applicant_kind), self.fees_total)
+
+    @property
+    def fee_bearing(self) -> bool:
+        """Filed with non-zero fees: a dossier of index 3.6's denominator."""
+        return self.fees_total > 0
 
     def detail(self) -> dict[str, Any]:
         return {

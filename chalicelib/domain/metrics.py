@@ -14,6 +14,13 @@ RATED = "rated"  # labelled by rating
 RECEIVED = "received"  # labelled by channel: every received dossier, the denominator of the on-time rule (index 2.1)
 UNFINISHED = "unfinished"  # labelled on_time: open dossiers judged at the end of a month (the month-end snapshot)
 PERIOD_CLOSED = "period_closed"  # 1 once the month-end snapshot of an agency's own open dossiers is written
+PAYMENT = "payment"  # labelled via (online | desk): every payment transaction that took money
+PAID_ONLINE_DOSSIER = "dossier_paid_online"  # a dossier's first successful online payment: dossiers paid online
+PAID_ONLINE_PROCEDURE = "paid_online"  # labelled procedure: a procedure with any online payment has a counter > 0
+PAYMENT_REQUESTED = "payment_requested"  # labelled gateway: online payments asked for (the funnel's first step)
+FEE_BEARING = "fee_bearing"  # a dossier filed with non-zero fees: the denominator of index 3.6
+PAYMENT_METRICS = frozenset({PAYMENT, PAID_ONLINE_DOSSIER, PAID_ONLINE_PROCEDURE, PAYMENT_REQUESTED, FEE_BEARING})
+"""Read by the report's payment figures, not among its lifecycle counts."""
 
 
 @dataclass(frozen=True, order=True)
@@ -70,7 +77,12 @@ class Count:
 
     name: str
     labels: tuple[tuple[str, str], ...] = ()  # (label, field)
+    when: str | None = None  # a boolean field: only events where it is true feed the metric
 
     @classmethod
     def of(cls, name: str, /, **labels: str) -> Count:
         return cls(name, tuple(sorted(labels.items())))
+
+    def only_when(self, field: str) -> Count:
+        """This count, fed only by events whose boolean `field` (of the event or its payload) is true."""
+        return Count(self.name, self.labels, field)

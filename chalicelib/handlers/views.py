@@ -15,6 +15,7 @@ from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.lifecycle import Action, allowed_actions
+from chalicelib.domain.payments import Payment, PaymentStatus
 from chalicelib.domain.records import to_record
 
 # Shown as they are recorded, under the same names.
@@ -22,7 +23,8 @@ _AS_RECORDED = (
     "id", "code", "agency_code", "channel", "online_form", "status", "submitted_at", "received_at", "appointment_at",
     "due_at", "new_appointment_at", "finished_at", "verdict", "apologies", "supplements", "decision", "decision_reason",
     "reason", "result_reference",
-    "returned_via", "rating", "result_delivery", "fees_total", "applicant", "documents",
+    "returned_via", "rating", "result_delivery", "fees_total", "applicant", "documents", "paid_total",
+    "paid_online_total",
 )
 
 
@@ -57,6 +59,7 @@ def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -
         "appointment_date": _date(dossier.appointment_at),
         "new_appointment_date": _date(dossier.new_appointment_at) if dossier.new_appointment_at else None,
         "owes_apology": dossier.owes_apology(now),
+        "fees_due": dossier.fees_due,
         "allowed_actions": _next_actions(dossier, now, kind),
         "version": dossier.version,
     }
@@ -87,3 +90,19 @@ def history_view(dossier_id: str, entries: list[HistoryEntry], viewer: Actor) ->
             for entry in entries
         ],
     }
+
+
+_PAYMENT_FIELDS = ("payment_id", "txn_ref", "dossier_id", "gateway", "method", "amount", "status", "requested_at",
+                   "valid_until", "settled_at", "receipt_number", "response_code")
+
+
+def payment_view(payment: Payment) -> dict[str, Any]:
+    """A payment as `payment.v1.json` shows it: the URL only while it can still be followed."""
+    record = to_record(payment)
+    return {**{name: record[name] for name in _PAYMENT_FIELDS},
+            "payment_url": payment.payment_url if payment.status is PaymentStatus.PENDING else None}
+
+
+def payments_view(dossier: Dossier, payments: list[Payment]) -> dict[str, Any]:
+    return {"dossier_id": dossier.id, "items": [payment_view(p) for p in payments], "fees_due": dossier.fees_due,
+            "paid_total": dossier.paid_total, "paid_online_total": dossier.paid_online_total}

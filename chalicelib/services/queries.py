@@ -12,7 +12,13 @@ from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import ValidationError, dossier_not_found
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
-from chalicelib.domain.kpi import filing_figures, lifecycle_figures, months_of_period, on_time_figures
+from chalicelib.domain.kpi import (
+    filing_figures,
+    lifecycle_figures,
+    months_of_period,
+    on_time_figures,
+    payment_figures,
+)
 from chalicelib.domain.vocabulary import Status
 from chalicelib.services.ports import Catalogue, Counters, Cursor, DossierReader, Page
 
@@ -93,6 +99,7 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
         "on_time": on_time.as_dict(),
         "on_time_share": on_time.share.as_dict(),
         "finished_on_time_share": lifecycle.finished_on_time_share.as_dict(),
+        "payments": payment_figures(metrics).as_dict(),
     }
 
 

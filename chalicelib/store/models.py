@@ -7,6 +7,8 @@ Item layout (`pk`, `sk`):
              DOSSIER#{id} / OUTBOX#{version}#{n}  an event waiting for the stream relay (kind = outbox)
              SEQ#{agency}#{YYMMDD} / SEQ       the agency's dossier-code sequence for a day
              IDEMPOTENCY#{owner}#{key} / IDEMPOTENCY  a remembered response for an Idempotency-Key
+             DOSSIER#{id} / PAYMENT#{txn_ref}  a payment, online or at the desk, versioned
+             DOSSIER#{id} / RECEIPT#{number}   the one receipt of a payment that took money
   catalogue  AGENCY#{code} / AGENCY, PROCEDURE#{code} / PROCEDURE
              AGENCIES / AGENCY#{code}          lists every agency, whole (the deadline watch, the agency tree; no scans)
              PROCEDURES / PROCEDURE#{code}     lists every procedure, whole, with its folded name (the app's catalogue)
@@ -114,11 +116,67 @@ class DossierModel(Model):
     rating = UnicodeAttribute(null=True)
     rating_comment = UnicodeAttribute(null=True)
     paid_online_total = NumberAttribute(default=0)
+    paid_total = NumberAttribute(default=0)
+    fees_charged = NumberAttribute(default=0)
+    pending_txn_ref = UnicodeAttribute(null=True)
+    payments_made = NumberAttribute(default=0)
     version = VersionAttribute()
     by_owner = OwnerIndex()
     by_agency = AgencyIndex()
     by_agency_status = AgencyStatusIndex()
     by_due = DueIndex()
+
+
+class PendingPaymentIndex(GlobalSecondaryIndex["PaymentModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = topology.BY_PENDING_PAYMENT.name
+        projection = AllProjection()
+
+    pending_gateway = UnicodeAttribute(hash_key=True)
+    requested_at = UnicodeAttribute(range_key=True)
+
+
+class PaymentModel(Model):
+    class Meta:
+        table_name = topology.DOSSIERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="payment")
+    dossier_id = UnicodeAttribute()
+    txn_ref = UnicodeAttribute()
+    payment_id = UnicodeAttribute()
+    gateway = UnicodeAttribute()
+    method = UnicodeAttribute()
+    amount = NumberAttribute()
+    status = UnicodeAttribute()
+    requested_at = UnicodeAttribute()
+    agency_code = UnicodeAttribute()
+    procedure_code = UnicodeAttribute()
+    valid_until = UnicodeAttribute(null=True)
+    payment_url = UnicodeAttribute(null=True)
+    settled_at = UnicodeAttribute(null=True)
+    response_code = UnicodeAttribute(null=True)
+    gateway_txn_no = UnicodeAttribute(null=True)
+    bank_code = UnicodeAttribute(null=True)
+    receipt_number = UnicodeAttribute(null=True)
+    recorded_by = UnicodeAttribute(null=True)
+    reported_amount = NumberAttribute(null=True)
+    pending_gateway = UnicodeAttribute(null=True)  # set only while pending: makes the reconciliation index sparse
+    version = VersionAttribute()
+    by_pending = PendingPaymentIndex()
+
+
+class ReceiptModel(Model):
+    class Meta:
+        table_name = topology.DOSSIERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="receipt")
+    txn_ref = UnicodeAttribute()
+    amount = NumberAttribute()
+    issued_at = UnicodeAttribute()
 
 
 class HistoryModel(Model):
@@ -213,6 +271,8 @@ _TABLE_OF: dict[type[Model], topology.TableSpec] = {
     OutboxModel: topology.DOSSIERS,
     SequenceModel: topology.DOSSIERS,
     IdempotencyModel: topology.DOSSIERS,
+    PaymentModel: topology.DOSSIERS,
+    ReceiptModel: topology.DOSSIERS,
     CatalogueModel: topology.CATALOGUE,
     CounterModel: topology.COUNTERS,
     AppliedEventModel: topology.COUNTERS,

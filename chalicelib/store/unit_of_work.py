@@ -19,7 +19,7 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.domain.catalogue import Catalogue
 from chalicelib.domain.dossier import Dossier
@@ -33,9 +33,18 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.idempotency import IDEMPOTENCY_TTL, RememberedResponse
+from chalicelib.domain.payments import Payment
 from chalicelib.store import dossiers as dossier_items
+from chalicelib.store import payments as payment_items
 from chalicelib.store.errors import storage_errors, translate
-from chalicelib.store.models import DossierModel, IdempotencyModel, OutboxModel, SequenceModel
+from chalicelib.store.models import (
+    DossierModel,
+    IdempotencyModel,
+    OutboxModel,
+    PaymentModel,
+    ReceiptModel,
+    SequenceModel,
+)
 from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
 
 
@@ -60,6 +69,20 @@ class DynamoUnitOfWork:
     # reads -----------------------------------------------------------------------------------------
     def get_dossier(self, dossier_id: str) -> Dossier | None:
         return dossier_items.get(dossier_id)
+
+    def read_payment(self, dossier_id: str, txn_ref: str) -> tuple[Dossier | None, Payment | None]:
+        """A dossier and one of its payments as they stand together: one consistent TransactGetItems."""
+        with storage_errors(), TransactGet(connection=self.connection) as reads:
+            dossier = reads.get(DossierModel, dossier_items.dossier_pk(dossier_id), "DOSSIER")
+            payment = reads.get(PaymentModel, dossier_items.dossier_pk(dossier_id), payment_items.payment_sk(txn_ref))
+        try:
+            found_dossier = dossier_items.from_item(dossier.get())
+        except DossierModel.DoesNotExist:
+            return None, None
+        try:
+            return found_dossier, payment_items.from_item(payment.get())
+        except PaymentModel.DoesNotExist:
+            return found_dossier, None
 
     def remembered(self, owner_id: str, key: str) -> RememberedResponse | None:
         seen = self._seen_answers.get((owner_id, key))  # carried by the cancellation that found the key used
@@ -104,6 +127,17 @@ class DynamoUnitOfWork:
         """Save a changed dossier on condition that its version is still the one it was read at."""
         self._writes.append(_Write("dossier", dossier_items.to_item(dossier)))
         self._record_history_and_events(dossier, entry)
+
+    def add_payment(self, payment: Payment) -> None:
+        self._writes.append(_Write("payment", payment_items.to_item(payment), PaymentModel.sk.does_not_exist()))
+
+    def update_payment(self, payment: Payment) -> None:
+        """Save a changed payment on condition that its version is still the one it was read at."""
+        self._writes.append(_Write("payment", payment_items.to_item(payment)))
+
+    def add_receipt(self, payment: Payment) -> None:
+        """The payment's one receipt, on condition that no receipt of that number exists."""
+        self._writes.append(_Write("receipt", payment_items.receipt_item(payment), ReceiptModel.sk.does_not_exist()))
 
     def add_watch_event(self, dossier_id: str, key: str, event: DomainEvent) -> None:
         """An event about a dossier that changes nothing in it (a deadline warning), once per `key`."""
@@ -153,6 +187,10 @@ class DynamoUnitOfWork:
                 raise SequenceTakenError("the dossier number was taken meanwhile") from exc
             if "watch" in failed:
                 raise AlreadyRecordedError("this warning was recorded before") from exc
+            if "receipt" in failed:
+                raise AlreadyRecordedError("a receipt of this number was issued before") from exc
+            if "payment" in failed:
+                raise VersionConflictError("Khoản thanh toán đã thay đổi. (The payment changed meanwhile.)") from exc
             if "dossier" in failed:
                 raise VersionConflictError(
                     "Hồ sơ đã bị thay đổi bởi người khác; vui lòng tải lại. (The dossier changed meanwhile.)"

@@ -19,6 +19,7 @@ import boto3
 
 from chalicelib import topology
 from infra.local.event_sources import QueuePoller, StreamPoller
+from infra.local.payment_sandbox import PaymentSandbox, sandbox_environment, start_payment_sandbox
 from infra.local.processes import ROOT, ManagedProcess, free_port, start_dynamodb_local, start_moto
 from infra.provision import Provisioned, provision
 
@@ -58,6 +59,8 @@ class LocalStack:
     resources: Provisioned | None = None
     _http: Any = None
     _http_thread: threading.Thread | None = None
+    payments: PaymentSandbox | None = None  # the VNPay and PayGov simulators, with the API
+    _payments_port: int = 0
 
     @property
     def api_url(self) -> str:
@@ -96,6 +99,9 @@ class LocalStack:
                 "PROVINCE_CODE": str(cfg.province_code),
             }
         )
+        if cfg.api_port is not None:  # before the container reads its gateways' URLs; the sandbox starts after the API
+            self._payments_port = free_port()
+            os.environ.update(sandbox_environment(self.api_url, self._payments_port))
         self.resources = provision(
             STAGE, dynamodb=self.client("dynamodb"), sqs=self.client("sqs"), events=self.client("events"),
             s3=self.client("s3"),
@@ -108,6 +114,7 @@ class LocalStack:
             self.start_event_sources()
         if cfg.api_port is not None:
             self.start_http()
+            self.start_payment_sandbox()
 
     def start_event_sources(self) -> None:
         from app import app
@@ -160,7 +167,14 @@ class LocalStack:
         self._http_thread = threading.Thread(target=self._http.serve_forever, name="http", daemon=True)
         self._http_thread.start()
 
+    def start_payment_sandbox(self) -> None:
+        from chalicelib.integrations.gateway_config import local_configs
+
+        self.payments = start_payment_sandbox(self.api_url, *local_configs(os.environ), port=self._payments_port)
+
     def stop(self) -> None:
+        if self.payments is not None:
+            self.payments.stop()
         for poller in self.pollers:
             poller.stop()
         for poller in self.pollers:
@@ -187,6 +201,7 @@ def main() -> None:
         f"  API             {stack.api_url}   (try: curl {stack.api_url}/v1/health)\n"
         f"  DynamoDB Local  http://127.0.0.1:{config.dynamodb_port}   data: {config.data_dir or 'in memory'}\n"
         f"  moto server     http://127.0.0.1:{config.moto_port}   (EventBridge, SQS, SNS, SES, S3)\n"
+        f"  payment sandbox {stack.payments.base_url if stack.payments else '-'}   (VNPay and PayGov simulators)\n"
         f"  logs            {config.log_dir}\n"
         "Ctrl-C stops everything.",
         flush=True,

@@ -20,15 +20,17 @@ from tests.policy.recorder import CallRecorder, Permission
 
 pytestmark = pytest.mark.policy_coverage
 DEADLINE_WATCH = next(s.function for s in SCHEDULES if s.function == "deadline_watch")
+RECONCILE_PAYMENTS = next(s.function for s in SCHEDULES if s.function == "reconcile_payments")
 
 # The functions the suite must have seen, or the check could pass having checked nothing.
-MUST_SEE = {cfn.API_FUNCTION, RELAY_MAPPING.function, COUNTERS_MAPPING.function, DEADLINE_WATCH}
+MUST_SEE = {cfn.API_FUNCTION, RELAY_MAPPING.function, COUNTERS_MAPPING.function, DEADLINE_WATCH, RECONCILE_PAYMENTS}
 # And the permissions each must have been seen to need: the ones whose absence would lock a deployed stage out
 # (the token key, the watch's index reads) or stop the pipeline, so the check cannot pass without checking them.
 MUST_NEED = {
     (cfn.API_FUNCTION, "ssm:GetParameter"),
     (cfn.API_FUNCTION, "dynamodb:PutItem"),
     (DEADLINE_WATCH, "dynamodb:Query"),
+    (RECONCILE_PAYMENTS, "dynamodb:Query"),  # the sparse index of pending payments
     (RELAY_MAPPING.function, "events:PutEvents"),
     (COUNTERS_MAPPING.function, "dynamodb:UpdateItem"),
 }

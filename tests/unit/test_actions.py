@@ -301,7 +301,7 @@ HAPPY_PATH: list[tuple[Action, datetime, dict[str, Any], str, str, str, dict[str
     (A.REQUEST_SUPPLEMENT, vn(2, 10), {"missing": "Bản sao giấy chứng sinh"}, EventType.SUPPLEMENT_REQUESTED,
      "processing", "supplement_requested", {"missing": "Bản sao giấy chứng sinh", "supplement_count": 1}),
     (A.RESUBMIT_SUPPLEMENT, vn(3, 10), {}, EventType.SUPPLEMENT_RESUBMITTED, "supplement_requested", "processing", {}),
-    (A.REQUEST_FEES, vn(3, 11), {}, EventType.FEES_REQUESTED, "processing", "awaiting_fees", {"amount": 10000}),
+    (A.REQUEST_FEES, vn(3, 11), {}, EventType.FEES_REQUESTED, "processing", "awaiting_fees", {"amount": 10000, "reason": None}),
     (A.CONFIRM_FEES, vn(3, 14), {}, EventType.FEES_CONFIRMED, "awaiting_fees", "processing", {}),
     (A.APPROVE, vn(4, 9), {}, EventType.DOSSIER_APPROVED, "processing", "processing", {}),
     (A.MARK_RESULT_READY, vn(4, 10), {"result_reference": "KS-2026-001", "result_file_key": "results/dos-0001.pdf"},

@@ -430,6 +430,15 @@ METRICS_TABLE = [
     (changed(E.DOSSIER_RATED, rating="unsatisfied"), ["rated|rating=unsatisfied"]),
     (changed(E.DOSSIER_DUE_SOON, due_at="2026-11-06T01:00:00.000Z"), []),
     (changed(E.DOSSIER_OVERDUE, due_at="2026-11-04T01:00:00.000Z"), []),
+    (changed(E.PAYMENT_REQUESTED, gateway="paygov"), ["payment_requested|gateway=paygov"]),
+    # a payment that took money, by how; the dossier's first online one counts it as paid online, once
+    (changed(E.PAYMENT_SUCCEEDED, via="online", first_online_payment=True),
+     ["payment|via=online", "dossier_paid_online", "paid_online|procedure=1.001193"]),
+    (changed(E.PAYMENT_SUCCEEDED, via="online", first_online_payment=False),
+     ["payment|via=online", "paid_online|procedure=1.001193"]),
+    (changed(E.PAYMENT_FAILED, response_code="24"), []),
+    (changed(E.DESK_PAYMENT_RECORDED, gateway="desk", via="desk", method="cash", first_online_payment=False),
+     ["payment|via=desk"]),
 ]
 
 

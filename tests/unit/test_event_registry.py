@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields, replace
+from dataclasses import MISSING, fields, replace
 from datetime import date
 from typing import Any
 
@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib import topology
 from chalicelib.domain.actions import EVENT_OF
-from chalicelib.domain.counting import metrics_of
+from chalicelib.domain.counting import field_value, metrics_of
 from chalicelib.domain.events import (
     COUNT_FINISHED,
     EVENTS,
@@ -32,7 +32,7 @@ from chalicelib.domain.events import (
 )
 from chalicelib.domain.kpi import LIFECYCLE_METRICS
 from chalicelib.domain.lifecycle import ENDS_PROCESSING, TRANSITIONS
-from chalicelib.domain.metrics import FILED, FINISHED, RATED
+from chalicelib.domain.metrics import FILED, FINISHED, PAYMENT_METRICS, RATED
 from chalicelib.domain.vocabulary import Rating, ResultDelivery
 from chalicelib.validation import SCHEMA_DIR, load_schema, validate
 from tests import samples
@@ -41,6 +41,10 @@ ROWS = {spec.name: spec for spec in EVENTS}
 NAMES = sorted(value for key, value in vars(EventType).items() if key.isupper())
 BASE_SCHEMA = "dossier-change.v1.json"  # the detail every change shares; each type's schema refers to it
 NOT_YET_DEPLOYED = {Consumer.NOTIFICATIONS}  # its issue adds the rule and takes it out of here
+
+
+EVOLVED = {EventType.FEES_REQUESTED}
+"""Event types whose payload gained a field after events of it were published (FeesRequested: `reason`)."""
 
 
 def by_name(spec: EventSpec) -> str:
@@ -86,7 +90,9 @@ def test_a_payload_is_what_its_schema_says(spec: EventSpec) -> None:
     attributes = schema["properties"]["attributes"]
     assert attributes["additionalProperties"] is False
     assert sorted(attributes.get("properties", {})) == sorted(names)
-    assert sorted(attributes.get("required", [])) == sorted(names)
+    # a field added to a payload after its first events has a default, and archived events may lack it
+    added_later = [f.name for f in fields(spec.payload) if f.default is not MISSING and spec.name in EVOLVED]
+    assert sorted(attributes.get("required", [])) == sorted(set(names) - set(added_later))
 
 
 @pytest.mark.parametrize("spec", EVENTS, ids=by_name)
@@ -107,7 +113,9 @@ def test_every_label_a_row_counts_by_is_a_field_of_its_event(spec: EventSpec) ->
     for count in spec.counts:
         assert {name for _, name in count.labels} <= known, f"{spec.name}: {count}"
     verdict = {"on_time": True} if COUNT_FINISHED in spec.counts else {}
-    assert len(metrics_of(samples.sample(spec.name, **verdict))) == len(spec.counts)
+    event = samples.sample(spec.name, **verdict)
+    fed = [count for count in spec.counts if count.when is None or field_value(event, count.when) is True]
+    assert len(metrics_of(event)) == len(fed)
 
 
 # --- consumers -------------------------------------------------------------------------------------------
@@ -159,7 +167,8 @@ def test_the_report_shows_a_lifecycle_count_for_every_metric_the_rows_feed() -> 
         "apologies", "transferred_in", "rated_satisfied", "rated_unsatisfied", "finished_on_time", "finished_late",
     }
     plain = {count.name for spec in EVENTS for count in spec.counts if count.name not in (FILED, FINISHED, RATED)}
-    assert plain <= set(LIFECYCLE_METRICS)
+    assert plain - PAYMENT_METRICS <= set(LIFECYCLE_METRICS)  # the payment figures are shown apart
+    assert not PAYMENT_METRICS & set(LIFECYCLE_METRICS)
 
 
 # --- typed payloads --------------------------------------------------------------------------------------

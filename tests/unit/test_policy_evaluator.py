@@ -25,8 +25,11 @@ def policies() -> dict[str, Policy]:
 
 
 def test_every_function_has_a_policy(policies: dict[str, Policy]) -> None:
-    assert set(policies) == set(cfn.functions()) == {"api", "relay", "counters", "deadline_watch"}
+    assert set(policies) == set(cfn.functions()) == {"api", "relay", "counters", "deadline_watch", "reconcile_payments"}
     assert all(policy.statements for policy in policies.values())
+
+
+SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret"
 
 
 @pytest.mark.parametrize(
@@ -49,6 +52,12 @@ def test_every_function_has_a_policy(policies: dict[str, Policy]) -> None:
         ("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/dvc/prod/jwt-public-key", "Allow"),
         ("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/dvc/dev/jwt-public-key", "ImplicitDeny"),
         ("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/dvc/prod/jwt-public-key", "ImplicitDeny"),
+        ("dynamodb:Query", f"{ARN}/dvc-prod-dossiers/index/by_pending_payment", "Allow"),  # reconciliation
+        # the payment gateways' secret (its ARN ends in six random characters), and no other stage's or name's
+        ("secretsmanager:GetSecretValue", f"{SECRET}:dvc/prod/payment-gateways-AbC123", "Allow"),
+        ("secretsmanager:GetSecretValue", f"{SECRET}:dvc/dev/payment-gateways-AbC123", "ImplicitDeny"),
+        ("secretsmanager:GetSecretValue", f"{SECRET}:dvc/prod/payment-gateways-old-AbC123", "ImplicitDeny"),
+        ("secretsmanager:PutSecretValue", f"{SECRET}:dvc/prod/payment-gateways-AbC123", "ImplicitDeny"),
     ],
 )
 def test_the_deployed_policy_decides(policies: dict[str, Policy], action: str, resource: str, decision: str) -> None:
