@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any, cast
 
 import boto3
@@ -16,6 +18,7 @@ from pynamodb.connection import Connection
 from chalicelib.auth import load_jwt_key
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.catalogue import province_root_code
+from chalicelib.domain.targets import Target, targets_from_data
 from chalicelib.ids import new_id
 from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
@@ -41,6 +44,8 @@ from chalicelib.store.paper_free_days import PaperFreeDaysRepository
 from chalicelib.store.payments import DynamoPayments
 from chalicelib.store.sequences import SequenceCache
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+TARGETS_FILE = Path(__file__).resolve().parent / "seed" / "targets.json"
 
 
 def utc_now() -> datetime:
@@ -96,6 +101,11 @@ class Container:
         """The online payment gateways, configured once per container: from the environment in the local stage, from
         the Secrets Manager secret `dvc/{stage}/payment-gateways` in deployed ones."""
         return load_gateways(os.environ, lambda: boto3.client("secretsmanager", region_name=self.settings.region))
+
+    @cached_property
+    def targets(self) -> tuple[Target, ...]:
+        """The province's targets (`chalicelib/seed/targets.json`, shipped with the code), parsed once."""
+        return targets_from_data(json.loads(TARGETS_FILE.read_text(encoding="utf-8")))
 
     @cached_property
     def dynamodb(self) -> Connection:

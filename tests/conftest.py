@@ -13,14 +13,17 @@ from tests.support import Api
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The policy-coverage check goes last, after every test whose calls it checks; without any test using the
-    stack in this run it has nothing to check, so it is skipped rather than failed."""
+    """The checks over what every flow left go last: the counter rebuild (`after_flows`), then the policy-coverage
+    check, after every test whose calls it checks (without any test using the stack in this run it has nothing to
+    check, so it is skipped rather than failed)."""
     coverage = [item for item in items if item.get_closest_marker("policy_coverage")]
-    others = [item for item in items if not item.get_closest_marker("policy_coverage")]
+    after_flows = [item for item in items if item.get_closest_marker("after_flows")]
+    others = [item for item in items if not item.get_closest_marker("policy_coverage")
+              and not item.get_closest_marker("after_flows")]
     if coverage and not any("stack" in item.fixturenames for item in others):
         for item in coverage:
             item.add_marker(pytest.mark.skip(reason="no test in this run uses the local stack: no calls to check"))
-    items[:] = others + coverage
+    items[:] = others + after_flows + coverage
 
 
 @pytest.fixture(scope="session")

@@ -139,6 +139,9 @@ class InMemoryDossiers:
         partition = "agency_status" if status else "agency_code"
         return _page(theirs, limit, cursor, "submitted_at", partition, lambda d: iso_utc(d.submitted_at), True)
 
+    def events(self, dossier_id: str) -> list[DomainEvent]:
+        return [e for e in self.tables.outbox if e.dossier_id == dossier_id]
+
     def list_due(self, agency_code: str, due_before: str, limit: int, cursor: Cursor | None,
                  status: str | None = None) -> Page:
         due = [d for d in self.tables.dossiers.values()

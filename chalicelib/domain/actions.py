@@ -247,7 +247,9 @@ def _mark_result_ready(dossier: Dossier, step: Step) -> Payload:
                             code="DECISION_MISSING")
     dossier.result_reference = step.required("result_reference")
     dossier.result_file_key = step.params.get("result_file_key")
-    return ResultMade(electronic_result=dossier.result_file_key is not None)
+    electronic = dossier.result_file_key is not None
+    digitised = electronic and bool(dossier.documents) and all(doc.file is not None for doc in dossier.documents)
+    return ResultMade(electronic_result=electronic, digitised=digitised)
 
 
 def _return_result(dossier: Dossier, step: Step) -> Payload:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Self
 from .metrics import (
     FEE_BEARING,
     FILED,
+    FILED_ONLINE_PROCEDURE,
     FINISHED,
     PAID_ONLINE_DOSSIER,
     PAID_ONLINE_PROCEDURE,
@@ -20,6 +21,8 @@ from .metrics import (
     PAYMENT_REQUESTED,
     RATED,
     RECEIVED,
+    RESULT,
+    RESULT_DIGITISED,
     Count,
 )
 from .vocabulary import ApplicantKind, Rating, ResultDelivery
@@ -158,6 +161,7 @@ class FeesDue(Payload):
 @dataclass(frozen=True)
 class ResultMade(Payload):
     electronic_result: bool
+    digitised: bool = False  # every component a file and an electronic result (index 4.2); added after v1's first events
 
 
 @dataclass(frozen=True)
@@ -251,7 +255,8 @@ COUNT_FINISHED = _C(FINISHED, on_time="on_time")  # only the event that ends pro
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_T.DOSSIER_SUBMITTED, Filing, "dossier-submitted.v1.json",
               (_C(FILED, channel="channel", form="online_form", applicant="applicant_kind"),
-               Count(FEE_BEARING).only_when("fee_bearing")), _APPLICANT),
+               Count(FEE_BEARING).only_when("fee_bearing"),
+               _C(FILED_ONLINE_PROCEDURE, procedure="procedure_code").only_when("filed_online")), _APPLICANT),
     # every received dossier, whatever its channel (at intake, on an officer's receipt, or at the resubmission of a
     # supplement asked for before receipt): the denominator of the on-time rule (index 2.1)
     EventSpec(_T.DOSSIER_RECEIVED, NoPayload, "dossier-received.v1.json", (_C(RECEIVED, channel="channel"),), _APPLICANT),
@@ -267,7 +272,9 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_T.DOSSIER_APPROVED, NoPayload, "dossier-approved.v1.json", (), _APPLICANT),
     EventSpec(_T.DOSSIER_REFUSED, Reason, "dossier-refused.v1.json", (_C("refused"),), _APPLICANT),
     EventSpec(_T.PROCESSING_STOPPED, Reason, "processing-stopped.v1.json", (_C("stopped"), COUNT_FINISHED), _APPLICANT),
-    EventSpec(_T.RESULT_READY, ResultMade, "result-ready.v1.json", (_C("processed"), COUNT_FINISHED), _APPLICANT),
+    EventSpec(_T.RESULT_READY, ResultMade, "result-ready.v1.json",
+              (_C("processed"), COUNT_FINISHED, _C(RESULT, electronic="electronic_result"),
+               Count(RESULT_DIGITISED).only_when("digitised")), _APPLICANT),
     EventSpec(_T.RESULT_RETURNED, ResultHandedOver, "result-returned.v1.json", (_C("returned", via="via"),), _APPLICANT),
     EventSpec(_T.APOLOGY_ISSUED, Apology, "apology-issued.v1.json", (_C("apologies"),), _APPLICANT),
     EventSpec(_T.DOSSIER_WITHDRAWN, Withdrawal, "dossier-withdrawn.v1.json", (_C("withdrawn"), COUNT_FINISHED), _APPLICANT),
@@ -364,6 +371,11 @@ class DossierSubmitted(_DossierEvent):
     def fee_bearing(self) -> bool:
         """Filed with non-zero fees: a dossier of index 3.6's denominator."""
         return self.fees_total > 0
+
+    @property
+    def filed_online(self) -> bool:
+        """Filed online, from anywhere or with help at a desk (KenhThucHien = 2): index 3.2's online dossiers."""
+        return self.channel in ("online", "online_assisted")
 
     def detail(self) -> dict[str, Any]:
         return {

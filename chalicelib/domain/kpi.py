@@ -19,10 +19,10 @@ from .metrics import (
     FEE_BEARING,
     FILED,
     FINISHED,
+    NOT_LIFECYCLE,
     PAID_ONLINE_DOSSIER,
     PAID_ONLINE_PROCEDURE,
     PAYMENT,
-    PAYMENT_METRICS,
     PAYMENT_REQUESTED,
     PERIOD_CLOSED,
     RATED,
@@ -84,7 +84,7 @@ def filing_figures(metrics: Mapping[str, int]) -> FilingFigures:
     by_form = {form.value: 0 for form in OnlineForm}
     internal = {channel.value: 0 for channel in Channel}
     total = 0
-    for metric, value in _parsed(metrics):
+    for metric, value in parsed(metrics):
         channel, form = metric.label("channel"), metric.label("form")
         if metric.name != FILED or channel is None or form is None:
             continue
@@ -100,18 +100,20 @@ _INTERNAL_FILERS = frozenset(kind.value for kind in INTERNAL_FILERS)
 _ONLINE_CHANNELS = frozenset(channel.value for channel in Channel if channel.is_online)
 
 
-_PERIOD = re.compile(r"(20[0-9]{2})-(?:(0[1-9]|1[0-2])|Q([1-4]))", re.ASCII)  # the service's span: 2000–2099
+_PERIOD = re.compile(r"(20[0-9]{2})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?", re.ASCII)  # the service's span: 2000–2099
 
 
 def months_of_period(period: str) -> list[str]:
-    """`2026-11` → that month; `2026-Q4` → its three months. Raises ValueError for anything else, including
-    digits other than ASCII ('²²²²-11' would pass `str.isdigit()`)."""
+    """`2026-11` → that month; `2026-Q4` → its three months; `2026` → its twelve. Raises ValueError for anything
+    else, including digits other than ASCII ('²²²²-11' would pass `str.isdigit()`)."""
     match = _PERIOD.fullmatch(period)
     if match is None:
         raise ValueError(f"not a period: {period!r}")
     year, month, quarter = match.groups()
     if month:
         return [f"{year}-{month}"]
+    if quarter is None:
+        return [f"{year}-{m:02d}" for m in range(1, 13)]
     first = 3 * (int(quarter) - 1) + 1
     return [f"{year}-{m:02d}" for m in range(first, first + 3)]
 
@@ -141,7 +143,7 @@ def _lifecycle_keys(name: str) -> tuple[str, ...]:
 
 
 LIFECYCLE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
-    key for spec in EVENTS for count in spec.counts if count.name != FILED and count.name not in PAYMENT_METRICS
+    key for spec in EVENTS for count in spec.counts if count.name != FILED and count.name not in NOT_LIFECYCLE
     for key in _lifecycle_keys(count.name)
 ))
 """The report's lifecycle counts: one per metric the event registry feeds (so a new counted type shows up)."""
@@ -156,14 +158,14 @@ def _lifecycle_key(metric: Metric) -> str | None:
 
 def lifecycle_figures(metrics: Mapping[str, int]) -> LifecycleFigures:
     counts = dict.fromkeys(LIFECYCLE_METRICS, 0)
-    for metric, value in _parsed(metrics):
+    for metric, value in parsed(metrics):
         key = _lifecycle_key(metric)
         if key in counts:
             counts[key] += value
     return LifecycleFigures(counts)
 
 
-def _parsed(metrics: Mapping[str, int]) -> list[tuple[Metric, int]]:
+def parsed(metrics: Mapping[str, int]) -> list[tuple[Metric, int]]:
     """Stored counters by their metric; text outside the grammar is no metric of ours and is left out."""
     out = []
     for text, value in metrics.items():
@@ -220,7 +222,7 @@ def payment_figures(metrics: Mapping[str, int]) -> PaymentFigures:
     zero, so the figure is exact at every scope (a parent's counters are its children's, summed as they are written)."""
     online = total = paid_dossiers = fee_bearing = requested = 0
     procedures: set[str] = set()
-    for metric, value in _parsed(metrics):
+    for metric, value in parsed(metrics):
         if metric.name == PAYMENT:
             total += value
             online += value if metric.label("via") == "online" else 0
@@ -273,7 +275,7 @@ def on_time_figures(period: Mapping[str, int], closing_month: Mapping[str, int])
     lifecycle = lifecycle_figures(period).counts
     unfinished = {"true": 0, "false": 0}
     closed = False
-    for metric, value in _parsed(closing_month):
+    for metric, value in parsed(closing_month):
         if metric.name == UNFINISHED and metric.label("on_time") in unfinished:
             unfinished[metric.label("on_time") or ""] += value
         closed = closed or (metric.name == PERIOD_CLOSED and value > 0)

@@ -16,6 +16,8 @@ from chalicelib.handlers.params import DAY
 from chalicelib.services import calendar
 from chalicelib.services.deadline_watch import watch_deadlines
 from chalicelib.services.period_close import close_month, month_to_close
+from chalicelib.services.rebuild import rebuild
+from chalicelib.services.reports import period_months
 
 bp = Blueprint(__name__)
 
@@ -97,3 +99,24 @@ def undeclare_day(day: str) -> dict[str, Any]:
     access.require_role(current_actor(bp), access.ADMINISTER)
     calendars = container().calendars
     return _calendar_view(calendars.province_root, calendar.undeclare_day(_day(day), calendars))
+
+
+@bp.route("/v1/admin/counters/rebuild", methods=["POST"])
+@endpoint(
+    RouteDoc(
+        summary="Recount a period's counters from the dossiers' recorded events and list every difference from the "
+                "live counters (admins); reads every dossier of the province, so run it off-peak",
+        request_schema="rebuild-request.v1.json",
+        response_schema="rebuild-result.v1.json",
+        errors=(400, 401, 403, 502, 503),
+    )
+)
+def rebuild_counters() -> dict[str, Any]:
+    access.require_role(current_actor(bp), access.ADMINISTER)
+    body = json_body(bp, "rebuild-request.v1.json")
+    c = container()
+    agencies = c.catalogue.agency_codes()
+    report = rebuild(agencies, period_months(body["period"]), c.dossiers, c.counters, body.get("compare", agencies))
+    logger.info("counter rebuild", extra={k: v for k, v in report.as_dict().items() if k != "differences"}
+                | {"differences": len(report.differences)})
+    return report.as_dict()

@@ -32,9 +32,13 @@ DUE_BEFORE = Param("due_before", "only open dossiers due before this instant (IS
                    {"type": "string", "format": "date-time", "maxLength": 40})
 OVERDUE = Param("overdue", "true: only open dossiers past their due time; most urgent first",
                 {"type": "boolean", "default": False})
-PERIOD = Param("period", "YYYY-MM or YYYY-Qn, Vietnam time",
-               {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2]|Q[1-4])$", "maxLength": 7}, required=True,
+PERIOD = Param("period", "YYYY-MM, YYYY-Qn or YYYY, Vietnam time",
+               {"type": "string", "pattern": "^20[0-9]{2}(-(0[1-9]|1[0-2]|Q[1-4]))?$", "maxLength": 7}, required=True,
                code="PERIOD_INVALID")
+TIER = Param("tier", "also rank every agency of this tier under the agency: department, district or commune",
+             {"type": "string", "enum": ["department", "district", "commune"]})
+REPORT_FORMAT = Param("format", "json (default) or csv (the ranking, one row per agency; needs tier)",
+                      {"type": "string", "enum": ["json", "csv"], "default": "json"})
 AGENCY = Param("agency", "agency code", AGENCY_CODE_SCHEMA, required=True)
 
 # The catalogue's (GET /v1/procedures, /v1/procedures/{code}, /v1/agencies)

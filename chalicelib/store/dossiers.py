@@ -8,13 +8,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.dossier import Dossier
-from chalicelib.domain.events import DomainEvent, iso_utc
+from chalicelib.domain.events import DomainEvent, from_detail, iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.records import from_record, to_record
 from chalicelib.store.errors import storage_errors
 from chalicelib.store.models import DossierModel, HistoryModel, OutboxModel
 
-OUTBOX_TTL = timedelta(days=30)
+OUTBOX_TTL = timedelta(days=400)
+"""The outbox hands events to the relay, and stays the dossier's event log for 13 months: what a counter rebuild
+recounts (`services/rebuild.py`); older periods are rebuilt from the bus archive."""
 
 
 def dossier_pk(dossier_id: str) -> str:
@@ -80,6 +82,13 @@ def outbox_item(dossier_id: str, version: int, position: int, event: DomainEvent
         occurred_at=detail["occurred_at"],
         expires_at=int((event.occurred_at + OUTBOX_TTL).timestamp()),
     )
+
+
+def events(dossier_id: str) -> list[DomainEvent]:
+    """The events the dossier's changes recorded (its outbox items, deadline warnings included), oldest first."""
+    with storage_errors():
+        items = OutboxModel.query(dossier_pk(dossier_id), OutboxModel.sk.startswith("OUTBOX#"))
+        return [from_detail(json.loads(item.detail)) for item in items]
 
 
 def get(dossier_id: str) -> Dossier | None:
@@ -158,3 +167,4 @@ class DynamoDossiers:
     list_for_owner = staticmethod(list_for_owner)
     list_for_agency = staticmethod(list_for_agency)
     list_due = staticmethod(list_due)
+    events = staticmethod(events)

@@ -305,7 +305,7 @@ HAPPY_PATH: list[tuple[Action, datetime, dict[str, Any], str, str, str, dict[str
     (A.CONFIRM_FEES, vn(3, 14), {}, EventType.FEES_CONFIRMED, "awaiting_fees", "processing", {}),
     (A.APPROVE, vn(4, 9), {}, EventType.DOSSIER_APPROVED, "processing", "processing", {}),
     (A.MARK_RESULT_READY, vn(4, 10), {"result_reference": "KS-2026-001", "result_file_key": "results/dos-0001.pdf"},
-     EventType.RESULT_READY, "processing", "result_ready", {"electronic_result": True}),
+     EventType.RESULT_READY, "processing", "result_ready", {"electronic_result": True, "digitised": False}),
     (A.RETURN_RESULT, vn(4, 15), {"via": "online"}, EventType.RESULT_RETURNED, "result_ready", "result_returned",
      {"via": "online"}),
     (A.RATE, vn(5, 9), {"rating": "satisfied", "comment": "Nhanh"}, EventType.DOSSIER_RATED, "result_returned",
@@ -362,7 +362,7 @@ def test_happy_path_state() -> None:
 def test_a_paper_result_is_not_electronic() -> None:
     subject = walk(processing(), (A.APPROVE, vn(2, 10)))
     event = do(subject, A.MARK_RESULT_READY, vn(2, 11), result_reference="KS-1")
-    assert dict(event.attributes) == {"electronic_result": False}
+    assert dict(event.attributes) == {"electronic_result": False, "digitised": False}
     assert subject.result_file_key is None
 
 

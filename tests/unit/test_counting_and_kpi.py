@@ -38,11 +38,11 @@ def submitted(
 
 def test_a_submission_moves_each_agency_on_its_path_and_its_level() -> None:
     metric = Metric.parse("filed|applicant=citizen|channel=online|form=full")
+    online_service = Metric.parse("filed_online|procedure=1.001193")  # index 3.2: the service received a dossier
     assert deltas(submitted()) == Counter(
         {
-            CounterKey("AGENCY#T46", "2026-11", metric): 1,
-            CounterKey("AGENCY#T46.X01", "2026-11", metric): 1,
-            CounterKey("LEVEL#T46#commune", "2026-11", metric): 1,
+            CounterKey(scope, "2026-11", counted): 1
+            for scope in ("AGENCY#T46", "AGENCY#T46.X01", "LEVEL#T46#commune") for counted in (metric, online_service)
         }
     )
 
@@ -96,6 +96,7 @@ def test_aggregate_sums_each_counter_once() -> None:
     total = aggregate(batch)
     online = Metric.parse("filed|applicant=citizen|channel=online|form=full")
     direct = Metric.parse("filed|applicant=citizen|channel=direct|form=full")
+    service = Metric.parse("filed_online|procedure=1.001193")
     assert total == Counter(
         {
             CounterKey("AGENCY#T46", "2026-11", online): 2,
@@ -107,6 +108,8 @@ def test_aggregate_sums_each_counter_once() -> None:
             CounterKey("AGENCY#T46", "2026-12", online): 1,
             CounterKey("AGENCY#T46.X01", "2026-12", online): 1,
             CounterKey("LEVEL#T46#commune", "2026-12", online): 1,
+            **{CounterKey(scope, month, service): n for scope in ("AGENCY#T46", "AGENCY#T46.X01", "LEVEL#T46#commune")
+               for month, n in (("2026-11", 2), ("2026-12", 1))},
         }
     )
     assert total == sum((deltas(detail) for detail in batch), Counter())
@@ -244,6 +247,7 @@ def test_ratio_percent(numerator: int, denominator: int, percent: float | None) 
         ("2026-Q2", ["2026-04", "2026-05", "2026-06"]),
         ("2026-Q3", ["2026-07", "2026-08", "2026-09"]),
         ("2026-Q4", ["2026-10", "2026-11", "2026-12"]),
+        ("2026", [f"2026-{m:02d}" for m in range(1, 13)]),  # a year: the province-year report
     ],
 )
 def test_months_of_period(period: str, months: list[str]) -> None:
@@ -254,7 +258,7 @@ def test_months_of_period(period: str, months: list[str]) -> None:
     "period",
     [
         "2026-13", "2026-00", "2026-Q5", "2026-Q0", "2026-Q", "2026-q1", "26-01", "2026-1", "2026-001",
-        "2026", "2026-", "", "abcd-01", "2026/01", "2026-Q01", " 2026-01", "2026-01-01",
+        "2026-", "20266", "", "abcd-01", "2026/01", "2026-Q01", " 2026-01", "2026-01-01",
     ],
 )
 def test_months_of_period_refuses_anything_else(period: str) -> None:

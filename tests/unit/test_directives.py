@@ -422,8 +422,11 @@ METRICS_TABLE = [
     (changed(E.DOSSIER_APPROVED), []),
     (changed(E.DOSSIER_REFUSED, reason="x"), ["refused"]),  # a negative decision (its result is the written refusal)
     (changed(E.PROCESSING_STOPPED, on_time=False, reason="x"), ["stopped", "finished|on_time=false"]),
-    (changed(E.RESULT_READY, on_time=True, electronic_result=True), ["processed", "finished|on_time=true"]),
-    (changed(E.RESULT_READY, on_time=False, electronic_result=False), ["processed", "finished|on_time=false"]),
+    # index 4.1 (electronic results) and 4.2 (results of dossiers whose every component is a file)
+    (changed(E.RESULT_READY, on_time=True, electronic_result=True, digitised=True),
+     ["processed", "finished|on_time=true", "result|electronic=true", "result_digitised"]),
+    (changed(E.RESULT_READY, on_time=False, electronic_result=False, digitised=False),
+     ["processed", "finished|on_time=false", "result|electronic=false"]),
     (changed(E.RESULT_RETURNED, via="post"), ["returned|via=post"]),
     (changed(E.APOLOGY_ISSUED, new_appointment_date="2026-11-20"), ["apologies"]),
     (changed(E.DOSSIER_WITHDRAWN, on_time=True, reason=None), ["withdrawn", "finished|on_time=true"]),
@@ -462,7 +465,8 @@ def test_a_submission_is_counted_as_filed() -> None:
 def test_filed_counters_carry_the_applicant_kind(kind: ApplicantKind) -> None:
     """The filed counters carry the applicant kind, so "every internal dossier online" is a figure the report shows (Quảng Nam, 13 Sep 2021)."""  # noqa: E501
     event = dataclasses.replace(samples.submitted(channel="online", form="full"), applicant_kind=kind.value)
-    assert [str(metric) for metric in metrics_of(event)] == [f"filed|applicant={kind.value}|channel=online|form=full"]
+    assert [str(metric) for metric in metrics_of(event)] == [f"filed|applicant={kind.value}|channel=online|form=full",
+                                                             "filed_online|procedure=1.001193"]
 
 
 def test_the_report_counts_internal_dossiers_by_channel() -> None:

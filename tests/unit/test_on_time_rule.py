@@ -227,7 +227,7 @@ def test_a_refusal_with_reasons_is_a_result() -> None:
     assert dict(event.attributes) == {"reason": "Không đủ điều kiện theo khoản 2 Điều 5"}
     event = do(subject, A.MARK_RESULT_READY, vn(2, 11), result_reference="CV-15/UBND")
     assert (subject.status, event.on_time, subject.verdict) == (S.RESULT_READY, True, "on_time")
-    assert counted(subject)[-2:] == ["processed", "finished|on_time=true"]
+    assert counted(subject)[-3:] == ["processed", "finished|on_time=true", "result|electronic=false"]
     assert "refused" in counted(subject)
     approved = received_dossier(vn(2, 8), id="dos-0002")
     do(approved, A.APPROVE, vn(2, 10))
@@ -273,7 +273,8 @@ def test_every_received_dossier_has_a_receipt_event(channel: Channel) -> None:
 def test_online_dossiers_are_received_by_an_officer_or_at_the_resubmission() -> None:
     """Online filings are received by an officer, or at the resubmission of a supplement asked for before receipt; each once (index 2.1 denominator)."""  # noqa: E501
     online = filed(Channel.ONLINE)
-    assert online.status is S.REGISTERED and counted(online) == ["filed|applicant=citizen|channel=online|form=full"]
+    assert online.status is S.REGISTERED and counted(online) == [
+        "filed|applicant=citizen|channel=online|form=full", "filed_online|procedure=1.001193"]
     do(online, A.RECEIVE, vn(2, 10))
     resubmitted = walk(dataclasses.replace(filed(Channel.ONLINE), events=[]),
                        (A.REQUEST_SUPPLEMENT, vn(2, 10), {"missing": "Bản sao CCCD"}), (A.RESUBMIT_SUPPLEMENT, vn(4, 10)))

@@ -366,3 +366,32 @@ def test_reconciliation_leaves_pending_what_the_gateway_cannot_answer_and_expire
     # a late success still counts
     assert world.callback(world.vnpay.callback(payment.txn_ref, 24000), at=vn(4, 12)) is SettleResult.CONFIRMED
     assert world.dossier(dossier_id).paid_online_total == 24000
+
+
+# --- the counters these flows feed, rebuilt from the dossiers' events ------------------------------------------------
+
+
+def test_a_rebuild_from_the_dossiers_events_matches_the_counters_and_finds_a_tampered_one(world: World) -> None:
+    """Issue 12, point 7: counting is a pure fold, so recounting every recorded event gives the live figures."""
+    from chalicelib.domain.counting import fold
+    from chalicelib.services.rebuild import rebuild
+    from tests.fakes import InMemoryCounters, InMemoryDossiers
+
+    dossier_id = world.submit(PARTIAL)
+    world.act(dossier_id, Action.RECEIVE)
+    world.act(dossier_id, Action.START_PROCESSING)
+    world.act(dossier_id, Action.REQUEST_FEES, amount=15000)
+    world.callback(world.vnpay.callback(world.pay(dossier_id).payment.txn_ref, 15000))
+    other = world.submit(FULL)
+    world.callback(world.vnpay.callback(world.pay(other, at=vn(3, 11)).payment.txn_ref, 24000))
+    counters = InMemoryCounters()
+    counters.apply(fold(world.tables.outbox + world.tables.outbox[:3]))  # redelivered events count once
+    dossiers = InMemoryDossiers(world.tables)
+
+    clean = rebuild([COMMUNE.code], ["2026-11"], dossiers, counters)
+    assert (clean.dossiers, clean.differences) == (2, [])
+    assert clean.events == len(world.tables.outbox) and clean.counters_compared > 5
+
+    counters.values[("AGENCY#T46.X01", "2026-11", "payment|via=online")] += 1  # a lost or doubled write
+    (difference,) = rebuild([COMMUNE.code], ["2026-11"], dossiers, counters).differences
+    assert difference == {"scope": "AGENCY#T46.X01", "metric": "payment|via=online", "recounted": 2, "live": 3}
