@@ -96,7 +96,7 @@ class DynamoUnitOfWork:
     # writes ----------------------------------------------------------------------------------------
     def add_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
         values = {**dossier_items.dossier_values(dossier), "version": 1}
-        new = DossierModel.pk.does_not_exist() & DossierModel.version.does_not_exist()  # as pynamodb's versioning says
+        new = DossierModel.pk.does_not_exist() & DossierModel.version.does_not_exist()  # pynamodb's versioning's own
         self._writes.append(_Write("dossier", transact.put(DossierModel, values, new)))
         self._record_history_and_events(dossier, entry)
 
