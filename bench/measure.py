@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import statistics
@@ -97,6 +98,23 @@ class TransactionCounter:
         self.transactions = 0
         self.actions.clear()
         return taken
+
+
+class SentTransactions:
+    """The parameters of the last TransactWriteItems a client sent, as botocore is about to send them."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] = {}
+
+    def __call__(self, params: dict[str, Any], **_: Any) -> None:
+        self.last = copy.deepcopy(params)
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", self)
+
+    def detach(self, client: Any) -> None:
+        """Stop copying: the copy costs the client's calls time that is not theirs."""
+        client.meta.events.unregister("before-parameter-build.dynamodb.TransactWriteItems", self)
 
 
 class Published:

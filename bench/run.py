@@ -1,10 +1,13 @@
 """`make bench`: figures from one run against the local stack (DynamoDB Local + moto), printed as a short table.
 
-- latency of POST /v1/dossiers in-process (Chalice's test client: routing, auth, validation, service, DynamoDB)
-- latency of a bare TransactWriteItems of the same three items, into a scratch table with the dossiers table's
-  keys and indexes but no stream, so nothing the baseline writes reaches the relay; blocks of the two series
-  alternate, after a warm-up of both, so drift in the engines touches both alike
-- DynamoDB requests per submission, by operation, without and with an Idempotency-Key
+- latency of POST /v1/dossiers in-process (Chalice's test client: routing, auth, validation, service, DynamoDB),
+  without and with an Idempotency-Key, each against a bare TransactWriteItems of the same shape: the very
+  actions the app sent for such a submission (its items, conditions and return values, 4 without a key, 5 with),
+  replayed under new keys into a scratch table with the dossiers table's keys, indexes and stream (read by nothing,
+  so nothing the baseline writes reaches the relay); blocks of the four series alternate, after a warm-up of
+  hundreds of each, so drift in the engines touches all alike
+- DynamoDB requests per submission, by operation, counted by botocore's hooks: one at a time without and with an
+  Idempotency-Key, and from several containers submitting to one agency at once (`bench.contention`)
 - counter writes per event when the counters consumer takes batches of 100
 - the backlog of those submissions relayed and counted, then submit-to-report latency over HTTP through every
   hop (stream → relay → EventBridge → SQS with its batching window → counters), checking that the relay
@@ -16,30 +19,36 @@ Everything else the run prints goes to `.local/logs/bench.log`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import itertools
 import json
 import os
 import random
 import sys
 import time
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.measure import Published, RequestCounter, Table, TransactionCounter, quiet, warnings_only
+from bench.contention import CONTAINERS, submit_concurrently
+from bench.measure import Published, RequestCounter, SentTransactions, Table, TransactionCounter, quiet, warnings_only
+from bench.payments import ipn_figures
 from chalicelib import topology
+from chalicelib.domain.codes import parse_dossier_code
 from infra.local.processes import ROOT
 from infra.local.stack import STAGE, LocalStack, StackConfig
 from infra.provision import table_definition
 
 SAMPLES = 300  # per in-process series
-BLOCK = 25  # samples per block; the app's and the bare transaction's blocks alternate
-WARMUP_BLOCKS = 4  # of each series, unmeasured: DynamoDB Local's JIT, pynamodb's and the catalogue's caches
-KEYED = 50  # submissions with an Idempotency-Key, for their request count
+BLOCK = 25  # samples per block; the series' blocks alternate
+WARMUP_BLOCKS = 8  # of each series, unmeasured: 800 requests warm DynamoDB Local's JIT, pynamodb's and the caches
 PIPELINE_SAMPLES = 60  # submit → report, one at a time: each waits out the counters queue's 1 s batching window
-# The bare transaction's table: the dossiers table's keys and indexes (the same write work) without its stream.
-BASELINE = dataclasses.replace(topology.DOSSIERS, logical="bench-baseline", stream_view=None)
+# The bare transaction's table: the dossiers table's keys, indexes and stream (the same write work); no mapping reads
+# its stream.
+BASELINE = dataclasses.replace(topology.DOSSIERS, logical="bench-baseline")
 LOG = ROOT / ".local" / "logs" / "bench.log"
 
 
@@ -72,26 +81,31 @@ def run(stack: LocalStack, table: Table) -> None:
 
     warnings_only()
     communes = [a.code for a in agencies(stack.config.province_code) if a.kind == "commune"]
+    crowded, communes = communes[-1], communes[:-1]  # the contention run's agency: no other submission goes there
     c = container()
     requests = RequestCounter()
     requests.attach(c.dynamodb.client)
     for model in set(models._TABLE_OF):
         requests.attach(model._get_connection().connection.client)
+    sent = SentTransactions()
+    sent.attach(c.dynamodb.client)
     published = Published()
     published.attach(c.events_client)
-    dynamodb = stack.client("dynamodb")  # the bare transaction's own client: its calls are not counted above
+    dynamodb = stack.client("dynamodb")  # to make the scratch table
     dynamodb.create_table(**table_definition(BASELINE, STAGE))
     dynamodb.get_waiter("table_exists").wait(TableName=BASELINE.physical(STAGE))
     submitted: list[str] = []  # dossier ids, in order: the events the backlog must consist of
+    calls: defaultdict[str, Counter[str]] = defaultdict(Counter)  # the app's DynamoDB requests, by series
+    bodies = [json.dumps(submission(agency_code=commune)) for commune in communes]
     try:
         with Client(app) as client:
             token = json.loads(client.http.post("/v1/dev/tokens", body=json.dumps({"role": "citizen"}),
                                                 headers={"Content-Type": "application/json"}).body)["token"]
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-            def submit(key: str | None = None) -> float:
-                body = json.dumps(submission(agency_code=random.choice(communes)))
-                extra = {"Idempotency-Key": key} if key else {}
+            def submit(keyed: bool, body: str | None = None) -> float:
+                body = body or random.choice(bodies)
+                extra = {"Idempotency-Key": uuid.uuid4().hex} if keyed else {}
                 start = time.perf_counter()
                 response = client.http.post("/v1/dossiers", body=body, headers={**headers, **extra})
                 elapsed = (time.perf_counter() - start) * 1000
@@ -99,59 +113,115 @@ def run(stack: LocalStack, table: Table) -> None:
                 submitted.append(json.loads(response.body)["id"])
                 return elapsed
 
-            submit()
-            items = dynamodb.query(TableName=topology.DOSSIERS.physical(STAGE), KeyConditionExpression="pk = :pk",
-                                   ExpressionAttributeValues={":pk": {"S": f"DOSSIER#{submitted[0]}"}})["Items"]
-            bare = bare_transaction(dynamodb, items)
-            api_ms, bare_ms = alternate(submit, bare, warmed_up=requests.take)  # count the measured ones only
-            plain = requests.take()
-            for i in range(KEYED):
-                submit(key=f"bench-{i}")
-            keyed = requests.take()
+            shapes = {}
+            for keyed in (False, True):  # a second submission at an agency: its number's condition is `value = n - 1`
+                submit(keyed, bodies[0])
+                submit(keyed, bodies[0])
+                shapes[keyed] = sent.last
+            sent.detach(c.dynamodb.client)
+            series = interleave({
+                "plain": lambda: submit(False), "bare plain": bare_transaction(c.dynamodb.client, shapes[False]),
+                "keyed": lambda: submit(True), "bare keyed": bare_transaction(c.dynamodb.client, shapes[True]),
+            }, after_block=lambda name: calls[name].update(requests.take()))
     finally:
         dynamodb.delete_table(TableName=BASELINE.physical(STAGE))
+    requests.take()
+    spread = submit_concurrently(c, [submission(agency_code=commune) for commune in communes])
+    spread_calls = requests.take()
+    crowd = submit_concurrently(c, [submission(agency_code=crowded)])
+    crowd_calls = requests.take()
+    submitted.extend(answer["id"] for answer in spread + crowd)
 
+    n_plain, n_keyed = (len(shapes[k]["TransactItems"]) for k in (False, True))
     table.header()
-    table.latency("POST /v1/dossiers in-process", api_ms)
-    table.latency("bare TransactWriteItems, the same 3 items", bare_ms)
-    table.ratio("ratio API / bare transaction", api_ms, bare_ms)
+    table.latency("POST /v1/dossiers in-process, no key", series["plain"])
+    table.latency(f"bare TransactWriteItems, its {n_plain} items", series["bare plain"])
+    table.ratio("  ratio", series["plain"], series["bare plain"])
+    table.latency("POST /v1/dossiers with an Idempotency-Key", series["keyed"])
+    table.latency(f"bare TransactWriteItems, its {n_keyed} items", series["bare keyed"])
+    table.ratio("  ratio", series["keyed"], series["bare keyed"])
     table.line()
-    per_submission(table, "DynamoDB requests per submission", plain, SAMPLES)
-    per_submission(table, "  … with an Idempotency-Key", keyed, KEYED)
-    outbox = next(item for item in items if item.get("kind", {}).get("S") == topology.OUTBOX_KIND)
+    per_submission(table, "DynamoDB requests per submission, no key", calls["plain"], SAMPLES)
+    per_submission(table, "  … with an Idempotency-Key", calls["keyed"], SAMPLES)
+    per_submission(table, f"  … {CONTAINERS} containers, over {len(communes)} communes", spread_calls, len(spread))
+    per_submission(table, f"  … {CONTAINERS} containers, all at one commune", crowd_calls, len(crowd))
+    numbers = sorted(parse_dossier_code(answer["code"])[2] for answer in crowd)
+    table.check(numbers == list(range(1, len(crowd) + 1)),
+                f"the {len(crowd)} at one commune got distinct numbers 1..{len(crowd)}, none skipped",
+                f"{len(crowd)} concurrent submissions got {len(set(numbers))} distinct numbers, "
+                f"{numbers[-1] - len(set(numbers))} skipped")
+    codes = [answer["code"] for answer in spread]
+    table.check(len(set(codes)) == len(codes), "", f"{len(codes) - len(set(codes))} duplicate codes among {len(codes)}")
+    outbox = next(item for item in shapes[False]["TransactItems"]
+                  if item.get("Put", {}).get("Item", {}).get("kind", {}).get("S") == topology.OUTBOX_KIND)["Put"]["Item"]
     counter_writes(table, app.handler_map[topology.COUNTERS_MAPPING.function], json.loads(outbox["detail"]["S"]),
                    c.dynamodb.client)
     table.line()
     pipeline(stack, table, published, submitted, communes)
+    for poller in stack.pollers:  # the counters consumer's writes would count as the IPN's
+        poller.stop()
+    for poller in stack.pollers:
+        poller.join(timeout=5)
+    table.line()
+    with Client(app) as client:
+        token = json.loads(client.http.post("/v1/dev/tokens", body=json.dumps({"role": "citizen"}),
+                                            headers={"Content-Type": "application/json"}).body)["token"]
+        ipn_figures(client, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, communes,
+                    requests, table)
 
 
-def bare_transaction(dynamodb: Any, items: list[dict[str, Any]]) -> Callable[[], float]:
-    """A TransactWriteItems of a real submission's items (dossier, history entry, outbox event) under a new key."""
-    assert len(items) == 3, f"a submission writes {len(items)} items to its partition, not 3: update the baseline"
+def bare_transaction(dynamodb: Any, sent: dict[str, Any]) -> Callable[[], float]:
+    """The TransactWriteItems a submission sent, replayed into the scratch table through the app's own botocore client
+    (same configuration and connection pool): the same actions, items, conditions and return values, under a new
+    dossier (and idempotency) key each time; its sequence update moves a sequence of the bench's own from n - 1 to n,
+    as the submission's moved the agency's."""
+    table = BASELINE.physical(STAGE)
+    actions = copy.deepcopy(sent["TransactItems"])
+    request = {name: value for name, value in sent.items() if name != "TransactItems"}  # as the app asked: capacity
+    update = next(action["Update"] for action in actions if "Update" in action)
+    assert update["Key"]["pk"]["S"].startswith("SEQ#"), "a submission's one update is its number's"
+    sent_number = max(int(value["N"]) for value in update["ExpressionAttributeValues"].values())
+    assert sent_number > 1, "the shape of a day's second number onwards: `value = n - 1`"
+    sequence = {"pk": {"S": f"SEQ#BENCH-{uuid.uuid4().hex}"}, "sk": update["Key"]["sk"]}
+    dynamodb.put_item(TableName=table, Item={**sequence, "value": {"N": "0"}})  # counted in no series
+    numbers = itertools.count(1)
 
     def run() -> float:
-        pk = {"S": f"DOSSIER#{uuid.uuid4().hex}"}
-        transact = [{"Put": {"TableName": BASELINE.physical(STAGE), "Item": {**item, "pk": pk},
-                             "ConditionExpression": "attribute_not_exists(pk)"}} for item in items]
+        shift = next(numbers) - sent_number
+        fresh: dict[str, str] = {}
+        transact = []
+        for action in actions:
+            (kind, body), = action.items()
+            body = {**body, "TableName": table}
+            if kind == "Update":
+                body["Key"] = sequence
+                body["ExpressionAttributeValues"] = {name: {"N": str(int(value["N"]) + shift)}
+                                                     for name, value in body["ExpressionAttributeValues"].items()}
+            else:
+                pk = body["Item"]["pk"]["S"]
+                new_pk = fresh.setdefault(pk, f"{pk.split('#', 1)[0]}#BENCH-{uuid.uuid4().hex}")
+                body["Item"] = {**body["Item"], "pk": {"S": new_pk}}
+            transact.append({kind: body})
         start = time.perf_counter()
-        dynamodb.transact_write_items(TransactItems=transact)
+        dynamodb.transact_write_items(**request, TransactItems=transact)
         return (time.perf_counter() - start) * 1000
 
     return run
 
 
-def alternate(first: Callable[[], float], second: Callable[[], float],
-              warmed_up: Callable[[], object]) -> tuple[list[float], list[float]]:
-    """Blocks of each, in turn: warm-up blocks first (discarded, then `warmed_up()`), then SAMPLES of each."""
-    series: tuple[list[float], list[float]] = ([], [])
+def interleave(series: dict[str, Callable[[], float]], after_block: Callable[[str], object]) -> dict[str, list[float]]:
+    """Blocks of each series in turn: WARMUP_BLOCKS of each first (discarded), then SAMPLES of each.
+    `after_block(name)` runs after each measured block of a series (to attribute what was counted meanwhile)."""
+    samples: dict[str, list[float]] = {name: [] for name in series}
     for block in range(WARMUP_BLOCKS + SAMPLES // BLOCK):
-        if block == WARMUP_BLOCKS:
-            warmed_up()
-        for measure, samples in zip((first, second), series, strict=True):
+        for name, measure in series.items():
             taken = [measure() for _ in range(BLOCK)]
             if block >= WARMUP_BLOCKS:
-                samples.extend(taken)
-    return series
+                samples[name].extend(taken)
+                after_block(name)
+            else:
+                after_block("warm-up")
+    return samples
 
 
 def per_submission(table: Table, label: str, calls: dict[str, int], n: int) -> None:

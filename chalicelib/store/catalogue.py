@@ -70,37 +70,40 @@ def procedure_listing_item(procedure: Procedure) -> CatalogueModel:
 
 
 class CatalogueRepository:
-    """Agencies and procedures change rarely; each container keeps what it read for `ttl_s` seconds."""
+    """Agencies and procedures change rarely; each container keeps what it read for `ttl_s` seconds, parsed (they are
+    frozen), so a submission's two lookups cost two dictionary reads."""
 
     def __init__(self, ttl_s: int = 300, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._ttl_s = ttl_s
         self._monotonic = monotonic
-        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._cache: dict[str, tuple[float, Any]] = {}
 
-    def _data(self, pk: str, sk: str) -> dict[str, Any] | None:
+    def _read(self, pk: str, sk: str, parse: Callable[[dict[str, Any]], T]) -> T | None:
         now = self._monotonic()
         hit = self._cache.get(pk)
         if hit is not None and hit[0] > now:
-            return hit[1]
+            found: T = hit[1]
+            return found
         try:
             with storage_errors():
                 data: dict[str, Any] = CatalogueModel.get(pk, sk).data
         except CatalogueModel.DoesNotExist:
             return None  # misses are not kept: anyone can ask for any number of codes that do not exist
-        self._cache[pk] = (now + self._ttl_s, data)
-        return data
+        parsed = parse(data)
+        self._cache[pk] = (now + self._ttl_s, parsed)
+        return parsed
 
     def agency(self, code: str) -> Agency:
-        data = self._data(*agency_key(code))
-        if data is None:
+        agency = self._read(*agency_key(code), agency_from_data)
+        if agency is None:
             raise agency_not_found(code)
-        return agency_from_data(data)
+        return agency
 
     def procedure(self, code: str) -> Procedure:
-        data = self._data(f"{PROCEDURE_PREFIX}{code}", "PROCEDURE")
-        if data is None:
+        procedure = self._read(f"{PROCEDURE_PREFIX}{code}", "PROCEDURE", procedure_from_data)
+        if procedure is None:
             raise procedure_not_found(code)
-        return procedure_from_data(data)
+        return procedure
 
     @staticmethod
     def agency_codes(*, page_size: int | None = None) -> list[str]:

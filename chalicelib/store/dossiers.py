@@ -23,26 +23,24 @@ def dossier_pk(dossier_id: str) -> str:
     return f"DOSSIER#{dossier_id}"
 
 
-# Fields of the dossier that are not stored as attributes of its item: events go to outbox items of their own,
-# and the version is pynamodb's VersionAttribute, set only on a dossier read from the table.
+# Fields of the dossier that are not stored as attributes of its item as they are: events go to outbox items of their
+# own, and the version is written by the unit of work (the one read plus one, on condition that it is still the one read).
 TRANSIENT = frozenset({"events", "version"})
 
 
-def to_item(dossier: Dossier) -> DossierModel:
-    """The dossier's item: one attribute per field of the dossier (its record), plus the keys of the indexes."""
+def dossier_values(dossier: Dossier) -> dict[str, Any]:
+    """The dossier's item, as `DossierModel` attribute values: one per field of the dossier (its record), plus the keys
+    of the indexes. Its version is the writer's to set (`unit_of_work`)."""
     record = to_record(dossier, leave_out=TRANSIENT)
     record["dossier_id"] = record.pop("id")
-    item = DossierModel(
-        dossier_pk(dossier.id),
-        "DOSSIER",
+    return {
+        "pk": dossier_pk(dossier.id),
+        "sk": "DOSSIER",
         **record,
-        status_code=dossier.status.national_code,
-        agency_status=f"{dossier.agency_code}#{dossier.status.value}",
-        due_agency=dossier.agency_code if dossier.is_open and dossier.due_at else None,
-    )
-    if dossier.version:
-        item.version = dossier.version
-    return item
+        "status_code": dossier.status.national_code,
+        "agency_status": f"{dossier.agency_code}#{dossier.status.value}",
+        "due_agency": dossier.agency_code if dossier.is_open and dossier.due_at else None,
+    }
 
 
 def from_item(item: DossierModel) -> Dossier:
@@ -51,37 +49,39 @@ def from_item(item: DossierModel) -> Dossier:
     return from_record(Dossier, record)
 
 
-def history_item(dossier_id: str, entry: HistoryEntry) -> HistoryModel:
-    return HistoryModel(
-        dossier_pk(dossier_id),
-        f"HISTORY#{entry.version:08d}",
-        version=entry.version,
-        at=iso_utc(entry.at),
-        actor_id=entry.actor.user_id,
-        actor_name=entry.actor.display_name,
-        actor_role=entry.actor.role,
-        actor_agency=entry.actor.agency_code,
-        action=entry.action,
-        from_status=entry.from_status,
-        to_status=entry.to_status,
-        note=entry.note,
-        internal=entry.internal,
-        request_id=entry.request_id,
-    )
+def history_values(dossier_id: str, entry: HistoryEntry) -> dict[str, Any]:
+    """A history entry's item, as `HistoryModel` attribute values."""
+    return {
+        "pk": dossier_pk(dossier_id),
+        "sk": f"HISTORY#{entry.version:08d}",
+        "version": entry.version,
+        "at": iso_utc(entry.at),
+        "actor_id": entry.actor.user_id,
+        "actor_name": entry.actor.display_name,
+        "actor_role": entry.actor.role,
+        "actor_agency": entry.actor.agency_code,
+        "action": entry.action,
+        "from_status": entry.from_status,
+        "to_status": entry.to_status,
+        "note": entry.note,
+        "internal": entry.internal,
+        "request_id": entry.request_id,
+    }
 
 
-def outbox_item(dossier_id: str, version: int, position: int, event: DomainEvent) -> OutboxModel:
+def outbox_values(dossier_id: str, version: int, position: int, event: DomainEvent) -> dict[str, Any]:
+    """An event's outbox item, as `OutboxModel` attribute values."""
     detail = event.detail()
-    return OutboxModel(
-        dossier_pk(dossier_id),
-        f"OUTBOX#{version:08d}#{position:03d}",
-        event_id=event.event_id,
-        event_type=event.event_type,
-        schema=event.schema,
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
-        occurred_at=detail["occurred_at"],
-        expires_at=int((event.occurred_at + OUTBOX_TTL).timestamp()),
-    )
+    return {
+        "pk": dossier_pk(dossier_id),
+        "sk": f"OUTBOX#{version:08d}#{position:03d}",
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "schema": event.schema,
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
+        "occurred_at": detail["occurred_at"],
+        "expires_at": int((event.occurred_at + OUTBOX_TTL).timestamp()),
+    }
 
 
 def events(dossier_id: str) -> list[DomainEvent]:

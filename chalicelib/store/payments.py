@@ -4,13 +4,14 @@ payments, and the pending ones by gateway from the sparse reconciliation index."
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.payments import Payment, PaymentStatus
 from chalicelib.domain.records import from_record, to_record
 from chalicelib.store.dossiers import dossier_pk
 from chalicelib.store.errors import storage_errors
-from chalicelib.store.models import PaymentModel, ReceiptModel
+from chalicelib.store.models import PaymentModel
 
 PAYMENT_PREFIX = "PAYMENT#"
 
@@ -19,14 +20,12 @@ def payment_sk(txn_ref: str) -> str:
     return f"{PAYMENT_PREFIX}{txn_ref}"
 
 
-def to_item(payment: Payment) -> PaymentModel:
-    item = PaymentModel(
-        dossier_pk(payment.dossier_id), payment_sk(payment.txn_ref), **to_record(payment, leave_out=frozenset({"version"})),
-        pending_gateway=payment.gateway if payment.status is PaymentStatus.PENDING else None,
-    )
-    if payment.version:
-        item.version = payment.version
-    return item
+def payment_values(payment: Payment) -> dict[str, Any]:
+    """The payment's item as attribute values (its version left to the writer): one per field of the payment, its
+    keys, and the reconciliation index's key while it is pending."""
+    return {"pk": dossier_pk(payment.dossier_id), "sk": payment_sk(payment.txn_ref),
+            **to_record(payment, leave_out=frozenset({"version"})),
+            "pending_gateway": payment.gateway if payment.status is PaymentStatus.PENDING else None}
 
 
 def from_item(item: PaymentModel) -> Payment:
@@ -35,11 +34,11 @@ def from_item(item: PaymentModel) -> Payment:
     return from_record(Payment, record)
 
 
-def receipt_item(payment: Payment) -> ReceiptModel:
+def receipt_values(payment: Payment) -> dict[str, Any]:
     """The payment's one receipt, keyed by its number: written on condition it does not exist yet."""
     assert payment.receipt_number is not None and payment.settled_at is not None
-    return ReceiptModel(dossier_pk(payment.dossier_id), f"RECEIPT#{payment.receipt_number}", txn_ref=payment.txn_ref,
-                        amount=payment.amount, issued_at=iso_utc(payment.settled_at))
+    return {"pk": dossier_pk(payment.dossier_id), "sk": f"RECEIPT#{payment.receipt_number}", "txn_ref": payment.txn_ref,
+            "amount": payment.amount, "issued_at": iso_utc(payment.settled_at)}
 
 
 class DynamoPayments:

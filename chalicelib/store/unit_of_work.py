@@ -18,8 +18,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.models import Model
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactGet
 
 from chalicelib.domain.catalogue import Catalogue
 from chalicelib.domain.dossier import Dossier
@@ -36,9 +35,11 @@ from chalicelib.domain.idempotency import IDEMPOTENCY_TTL, RememberedResponse
 from chalicelib.domain.payments import Payment
 from chalicelib.store import dossiers as dossier_items
 from chalicelib.store import payments as payment_items
+from chalicelib.store import transact
 from chalicelib.store.errors import storage_errors, translate
 from chalicelib.store.models import (
     DossierModel,
+    HistoryModel,
     IdempotencyModel,
     OutboxModel,
     PaymentModel,
@@ -51,9 +52,8 @@ from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
 @dataclass
 class _Write:
     label: str
-    item: Model
-    condition: Any = None
-    actions: list[Any] | None = None  # an update of these attributes rather than a put of the whole item
+    request: transact.Request
+    update: bool = False  # an Update of some attributes rather than a Put of the whole item
     ref: Any = None  # what the write stands for: (sequence key, guessed number), (owner, Idempotency-Key)
 
 
@@ -113,68 +113,74 @@ class DynamoUnitOfWork:
             time.sleep(random.uniform(0, 0.004 * self._lost_guesses))
         number = self.sequences.guess(key)
         held_before = SequenceModel.pk.does_not_exist() if number == 1 else SequenceModel.value == number - 1
-        self._writes.append(_Write("sequence", SequenceModel(key, "SEQ"), held_before, [SequenceModel.value.set(number)],
-                                   ref=(key, number)))
+        # ALL_OLD: a lost guess brings back the number the sequence holds, so the next guess needs no read
+        request = transact.update(SequenceModel, key, "SEQ", [SequenceModel.value.set(number)], held_before, "ALL_OLD")
+        self._writes.append(_Write("sequence", request, update=True, ref=(key, number)))
         return number
 
     # writes ----------------------------------------------------------------------------------------
     def add_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
-        item = dossier_items.to_item(dossier)
-        self._writes.append(_Write("dossier", item, DossierModel.pk.does_not_exist()))
+        values = {**dossier_items.dossier_values(dossier), "version": 1}
+        new = DossierModel.pk.does_not_exist() & DossierModel.version.does_not_exist()  # pynamodb's versioning's own
+        self._writes.append(_Write("dossier", transact.put(DossierModel, values, new)))
         self._record_history_and_events(dossier, entry)
 
     def update_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
         """Save a changed dossier on condition that its version is still the one it was read at."""
-        self._writes.append(_Write("dossier", dossier_items.to_item(dossier)))
+        values = {**dossier_items.dossier_values(dossier), "version": dossier.version + 1}
+        self._writes.append(_Write("dossier", transact.put(DossierModel, values, DossierModel.version == dossier.version)))
         self._record_history_and_events(dossier, entry)
 
     def add_payment(self, payment: Payment) -> None:
-        self._writes.append(_Write("payment", payment_items.to_item(payment), PaymentModel.sk.does_not_exist()))
+        values = {**payment_items.payment_values(payment), "version": 1}
+        self._writes.append(_Write("payment", transact.put(PaymentModel, values, PaymentModel.sk.does_not_exist())))
 
     def update_payment(self, payment: Payment) -> None:
         """Save a changed payment on condition that its version is still the one it was read at."""
-        self._writes.append(_Write("payment", payment_items.to_item(payment)))
+        values = {**payment_items.payment_values(payment), "version": payment.version + 1}
+        self._writes.append(_Write("payment", transact.put(PaymentModel, values, PaymentModel.version == payment.version)))
 
     def add_receipt(self, payment: Payment) -> None:
         """The payment's one receipt, on condition that no receipt of that number exists."""
-        self._writes.append(_Write("receipt", payment_items.receipt_item(payment), ReceiptModel.sk.does_not_exist()))
+        request = transact.put(ReceiptModel, payment_items.receipt_values(payment), ReceiptModel.sk.does_not_exist())
+        self._writes.append(_Write("receipt", request))
 
     def add_watch_event(self, dossier_id: str, key: str, event: DomainEvent) -> None:
         """An event about a dossier that changes nothing in it (a deadline warning), once per `key`."""
-        item = dossier_items.outbox_item(dossier_id, 0, 0, event)
-        item.sk = f"OUTBOX#WATCH#{key}"
-        self._writes.append(_Write("watch", item, OutboxModel.sk.does_not_exist()))
+        values = {**dossier_items.outbox_values(dossier_id, 0, 0, event), "sk": f"OUTBOX#WATCH#{key}"}
+        self._writes.append(_Write("watch", transact.put(OutboxModel, values, OutboxModel.sk.does_not_exist())))
 
     def _record_history_and_events(self, dossier: Dossier, entry: HistoryEntry) -> None:
-        self._writes.append(_Write("history", dossier_items.history_item(dossier.id, entry)))
+        self._writes.append(_Write("history", transact.put(HistoryModel, dossier_items.history_values(dossier.id, entry))))
         for position, event in enumerate(dossier.events):
-            self._writes.append(_Write("outbox", dossier_items.outbox_item(dossier.id, entry.version, position, event)))
+            values = dossier_items.outbox_values(dossier.id, entry.version, position, event)
+            self._writes.append(_Write("outbox", transact.put(OutboxModel, values)))
         dossier.events.clear()
 
     def remember(self, owner_id: str, key: str, response: RememberedResponse, now: datetime) -> None:
-        item = IdempotencyModel(
-            _idempotency_pk(owner_id, key),
-            "IDEMPOTENCY",
-            request_hash=response.request_hash,
-            status_code=response.status_code,
-            response=response.body,
-            expires_at=int((now + IDEMPOTENCY_TTL).timestamp()),
-        )
-        self._writes.append(_Write("idempotency", item, IdempotencyModel.pk.does_not_exist(), ref=(owner_id, key)))
+        values = {
+            "pk": _idempotency_pk(owner_id, key),
+            "sk": "IDEMPOTENCY",
+            "request_hash": response.request_hash,
+            "status_code": response.status_code,
+            "response": response.body,
+            "expires_at": int((now + IDEMPOTENCY_TTL).timestamp()),
+        }
+        # ALL_OLD: a used key's cancellation carries the remembered answer, so a replay needs no read
+        request = transact.put(IdempotencyModel, values, IdempotencyModel.pk.does_not_exist(), "ALL_OLD")
+        self._writes.append(_Write("idempotency", request, ref=(owner_id, key)))
 
     def commit(self) -> None:
         writes, self._writes = self._writes, []
         if not writes:
             return
-        writes.sort(key=lambda write: write.actions is not None)  # pynamodb sends the puts, then the updates
+        writes.sort(key=lambda write: write.update)  # the connection sends the puts, then the updates
         try:
-            with TransactWrite(connection=self.connection) as transaction:
-                for write in writes:  # ALL_OLD: a failed condition brings back what failed it, so no read is needed
-                    old = "ALL_OLD" if write.ref is not None else None
-                    if write.actions is not None:
-                        transaction.update(write.item, write.actions, condition=write.condition, return_values=old)
-                    else:
-                        transaction.save(write.item, condition=write.condition, return_values=old)
+            self.connection.transact_write_items(
+                condition_check_items=(), delete_items=(), put_items=[w.request for w in writes if not w.update],
+                update_items=[w.request for w in writes if w.update],
+                return_consumed_capacity="NONE",  # pynamodb asks for TOTAL unless told; nothing here reads it
+            )
         except TransactWriteError as exc:
             reasons = {write.label: reason for write, reason in zip(writes, exc.cancellation_reasons, strict=False)
                        if reason is not None}
