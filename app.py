@@ -19,9 +19,11 @@ from chalicelib.handlers import (
     api_uploads,
     boundary,
     events,
+    spreadsheet,
 )
 
 app = Chalice(app_name="dvc-cloud")
+app.api.binary_types.append(spreadsheet.XLSX)  # report exports: API Gateway passes them through as bytes
 app.register_blueprint(boundary.bp)  # the input policy and error shape every route inherits
 app.register_blueprint(api_system.bp)
 app.register_blueprint(api_dossiers.bp)

@@ -11,6 +11,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.bootstrap import container
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.targets import FIGURES, Tier
+from chalicelib.handlers import spreadsheet
 from chalicelib.handlers.http import RouteDoc, current_actor, endpoint, query_params
 from chalicelib.handlers.params import AGENCY, PERIOD, REPORT_FORMAT, TIER
 from chalicelib.services import queries, reports
@@ -34,6 +35,12 @@ def kpi() -> Any:
     c = container()
     if params["format"] == "csv" and not params.get("tier"):
         raise ValidationError("Xuất CSV cần chọn cấp xếp hạng (tier). (format=csv needs tier.)", code="QUERY_INVALID")
+    if params["format"] == "xlsx":
+        rankings = [reports.tier_report(params["agency"], params["period"], tier, actor, c.catalogue, c.listings,
+                                        c.counters, c.targets) for tier in (Tier.DEPARTMENT, Tier.DISTRICT, Tier.COMMUNE)]
+        return Response(body=spreadsheet.workbook([r for r in rankings if r["agencies"]]), status_code=200,
+                        headers={"Content-Type": spreadsheet.XLSX,
+                                 "Content-Disposition": f'attachment; filename="kpi-{params["period"]}.xlsx"'})
     report = queries.kpi_report(params["agency"], params["period"], actor, c.catalogue, c.counters)
     own = reports.agency_report(params["agency"], params["period"], actor, c.catalogue, c.listings, c.counters,
                                 c.targets)

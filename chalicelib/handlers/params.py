@@ -37,8 +37,9 @@ PERIOD = Param("period", "YYYY-MM, YYYY-Qn or YYYY, Vietnam time",
                code="PERIOD_INVALID")
 TIER = Param("tier", "also rank every agency of this tier under the agency: department, district or commune",
              {"type": "string", "enum": ["department", "district", "commune"]})
-REPORT_FORMAT = Param("format", "json (default) or csv (the ranking, one row per agency; needs tier)",
-                      {"type": "string", "enum": ["json", "csv"], "default": "json"})
+REPORT_FORMAT = Param("format", "json (default); csv (the ranking, one row per agency; needs tier); xlsx (a sheet per "
+                      "tier under the agency, ranked, targets and misses highlighted, a chart of the online share)",
+                      {"type": "string", "enum": ["json", "csv", "xlsx"], "default": "json"})
 AGENCY = Param("agency", "agency code", AGENCY_CODE_SCHEMA, required=True)
 
 # The catalogue's (GET /v1/procedures, /v1/procedures/{code}, /v1/agencies)

@@ -56,3 +56,25 @@ def test_the_index_766_report_scores_what_it_can_and_lists_what_it_cannot(api: A
     assert any(i["id"] == "1.4" for i in body["not_computable"])
     citizen = api.token("citizen", sub="report-citizen")
     assert api.call("GET", f"/v1/reports/index766?period={year}&agency=H46", token=citizen).status == 403
+
+
+def test_the_xlsx_has_a_ranked_sheet_per_tier_with_misses_highlighted_and_a_chart(api: Api, admin_token: str) -> None:
+    import openpyxl
+
+    period = month_of(datetime.now(UTC))
+    # API Gateway passes a binary body only to a client that accepts its type (Chalice's local server does the same)
+    request = urllib.request.Request(f"{api.base_url}/v1/reports/kpi?period={period}&agency=H46&format=xlsx",
+                                     headers={"Authorization": f"Bearer {admin_token}",
+                                              "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats-officedocument")
+        book = openpyxl.load_workbook(io.BytesIO(response.read()))
+    assert book.sheetnames == ["Sở, ban, ngành", "Cấp xã"]  # the seeded province has two tiers
+    communes = book["Cấp xã"]
+    assert communes.max_row == 2 + 40 and communes["B2"].value == "Mã cơ quan"
+    ours = next(row for row in communes.iter_rows(min_row=3) if row[1].value == AGENCY)
+    assert (ours[3].value, ours[4].value) == (66.67, 50)  # online share against its 50% target
+    assert ours[3].fill.fgColor.rgb.endswith("C6EFCE")  # met: green; a miss is red
+    ranks = [row[0].value for row in communes.iter_rows(min_row=3) if row[0].value is not None]
+    assert ranks == sorted(ranks)
+    assert len(communes._charts) == 1  # the online share per agency against its target
