@@ -371,6 +371,7 @@ class InMemoryCounters:
                 stats.events_skipped += 1
                 continue
             self.applied.add(event_id)
+            stats.applied_ids.add(event_id)
             stats.events_applied += 1
             for key, amount in deltas.items():
                 self.values[(key.scope, key.period, str(key.metric))] += amount

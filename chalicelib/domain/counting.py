@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from .calendar import month_of
 from .events import DomainEvent, DossierChanged, DossierSubmitted, spec_of
@@ -115,8 +115,39 @@ def aggregate(events: Iterable[DomainEvent]) -> Deltas:
 class ApplyStats:
     """What applying a batch's deltas did: the figures the consumer logs and the bench reports."""
 
+    applied_ids: set[str] = field(default_factory=set)  # the events counted now (not before): what the live metrics show
     events_applied: int = 0
     events_skipped: int = 0  # already counted before (a redelivery)
     transactions: int = 0
     counter_writes: int = 0
     marker_writes: int = 0
+
+
+# --- live metrics for the console -------------------------------------------------------------------------------
+
+LIVE_NAMESPACE = "DVC/Compliance"
+
+
+def headline(events: Iterable[DomainEvent]) -> Counter[tuple[str, str]]:
+    """The headline figures these events add, as (CloudWatch metric name, the agency's tier) → amount: what the
+    administrators' dashboard shows live. The exact figures are the counters; these follow them, event by event."""
+    out: Counter[tuple[str, str]] = Counter()
+    for event in events:
+        names: list[str] = []
+        if isinstance(event, DossierSubmitted):
+            names.append("DossiersFiled")
+            if event.channel == "online":
+                names.append("DossiersFiledOnline")
+        else:
+            for metric in metrics_of(event):
+                if metric.name == "finished":
+                    names.append("FinishedOnTime" if metric.label("on_time") == "true" else "FinishedLate")
+                elif metric.name == "payment":
+                    names.append("PaymentTransactions")
+                    if metric.label("via") == "online":
+                        names.append("PaymentTransactionsOnline")
+                elif metric.name == "dossier_paid_online":
+                    names.append("DossiersPaidOnline")
+        for name in names:
+            out[(name, event.agency_level)] += 1
+    return out

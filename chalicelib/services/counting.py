@@ -24,6 +24,7 @@ class IncomingEvent:
 class CountResult:
     stats: ApplyStats
     rejected_message_ids: list[str]
+    applied: list[DomainEvent]  # counted now, each once: what the live metrics add
 
 
 def parse(event: IncomingEvent) -> DomainEvent:
@@ -52,4 +53,6 @@ def count_batch(events: Sequence[IncomingEvent], counters: Counters) -> CountRes
     ledger = fold(valid)
     stats = counters.apply(ledger)
     stats.events_skipped += len(valid) - len(ledger)  # the same event twice in this batch
-    return CountResult(stats=stats, rejected_message_ids=rejected)
+    applied = [valid_event for valid_event in {e.event_id: e for e in valid}.values()
+               if valid_event.event_id in stats.applied_ids]
+    return CountResult(stats=stats, rejected_message_ids=rejected, applied=applied)

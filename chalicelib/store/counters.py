@@ -93,6 +93,7 @@ class CounterStore:
                 chunk = [entry for entry in chunk if entry[0] not in lost]
                 continue
             stats.transactions += 1
+            stats.applied_ids.update(event_id for event_id, _ in chunk)
             stats.events_applied += len(chunk)
             stats.marker_writes += len(chunk)
             stats.counter_writes += len(total)
