@@ -10,13 +10,14 @@ ROLE ?= citizen
 SUB ?=
 AGENCY ?=
 
-.PHONY: help deps check-tools check-python venv run test lint unit bench token template clean
+.PHONY: help deps check-tools check-python venv run test lint unit bench simulate token template clean
 
 help:
 	@echo "make run     the whole system on 127.0.0.1 (API :8000, DynamoDB Local :8100, moto :8200); Ctrl-C stops it"
 	@echo "make test    lint, type-check and the full test suite (unit, integration, end-to-end) on the local stack"
 	@echo "make token ROLE=citizen|organisation|officer|admin [SUB=..] [AGENCY=..]   a development bearer token"
 	@echo "make bench   latency and request-count figures from one run against the local stack"
+	@echo "make simulate MONTHS=1   a province's month through the API, its report checked against a recount"
 	@echo "make template STAGE=dev   the CloudFormation merge template for 'chalice package'"
 
 check-tools: check-python
@@ -57,6 +58,9 @@ test: lint
 
 bench: deps
 	$(PY) -m bench.run
+
+simulate: deps
+	$(PY) -m infra.simulate --months $(or $(MONTHS),1)
 
 token: deps
 	@$(PY) -m infra.local.token --role "$(ROLE)" $(if $(SUB),--sub "$(SUB)") $(if $(AGENCY),--agency "$(AGENCY)")
