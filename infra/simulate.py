@@ -260,9 +260,11 @@ def main() -> None:
     import os
     import time as wall
 
+    from bench.measure import quiet, warnings_only
     from chalicelib.bootstrap import container
     from chalicelib.domain.calendar import month_of
     from chalicelib.integrations.gateway_config import local_configs
+    from infra.local.processes import ROOT
     from infra.local.stack import LocalStack, StackConfig
     from infra.seed import agencies
 
@@ -270,34 +272,59 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=1)
     parser.add_argument("--per-day", type=int, default=12)
     args = parser.parse_args()
-    stack = LocalStack(StackConfig.for_tests()).start()
-    try:
-        api = Api(stack.api_url)
-        admin = api.token("admin")
-        communes = [a.code for a in agencies(stack.config.province_code) if a.kind == "commune"][:8]
-        vnpay, _ = local_configs(os.environ)
-        first = (datetime.now(VN_TZ).date().replace(day=1) - timedelta(days=1)).replace(day=1)  # last month
-        for m in range(args.months):
-            month = (first.replace(day=28) + timedelta(days=4 + 31 * m)).replace(day=1) if m else first
-            started = wall.perf_counter()
-            sim = simulate_month(api, container(), communes, month, days=21, per_day=args.per_day, seed=46 + m,
-                                 hash_secret=vnpay.hash_secret, tmn_code=vnpay.tmn_code)
-            period = month_of(datetime.combine(month, time(12), tzinfo=VN_TZ))
-            wall.sleep(3)  # the counters queue's batching window, and the relay's last batch
-            problems = compare(api, admin, communes, period, sim.log)
-            total = sum(sim.log.filed.values())
-            print(f"{period}: {total} dossiers at {len(communes)} communes in {wall.perf_counter() - started:.0f} s; "
-                  f"report vs recount: {'equal' if not problems else f'{len(problems)} differences'}")
-            for problem in problems[:20]:
-                print("  ", problem)
-            report = api.call("GET", f"/v1/reports/kpi?period={period}&agency=H{stack.config.province_code:02d}"
-                                     f"&tier=commune", token=admin).body
-            for row in report["ranking"]["agencies"][:len(communes)]:
-                online = row["figures"]["online_share"]
-                print(f"   #{online['rank']} {row['agency']['code']} {row['agency']['name']}: online "
-                      f"{online['percent']}% ({online['numerator']}/{online['denominator']})")
-    finally:
-        stack.stop()
+    out_dir = ROOT / ".local" / "reports"
+    with quiet(ROOT / ".local" / "logs" / "simulate.log") as terminal:
+        stack = LocalStack(StackConfig.for_tests()).start()
+        warnings_only()
+        problems_seen = 0
+        try:
+            api = Api(stack.api_url)
+            admin = api.token("admin")
+            communes = [a.code for a in agencies(stack.config.province_code) if a.kind == "commune"][:8]
+            vnpay, _ = local_configs(os.environ)
+            first = (datetime.now(VN_TZ).date().replace(day=1) - timedelta(days=1)).replace(day=1)  # last month
+            for m in range(args.months):
+                month = (first.replace(day=28) + timedelta(days=4 + 31 * m)).replace(day=1) if m else first
+                started = wall.perf_counter()
+                sim = simulate_month(api, container(), communes, month, days=21, per_day=args.per_day, seed=46 + m,
+                                     hash_secret=vnpay.hash_secret, tmn_code=vnpay.tmn_code)
+                period = month_of(datetime.combine(month, time(12), tzinfo=VN_TZ))
+                problems = wait_for_equal(api, admin, communes, period, sim.log)
+                problems_seen += len(problems)
+                print(f"{period}: {sum(sim.log.filed.values())} dossiers at {len(communes)} communes, simulated in "
+                      f"{wall.perf_counter() - started:.0f} s; report vs recount: "
+                      f"{'equal for every commune' if not problems else f'{len(problems)} differences'}", file=terminal)
+                for problem in problems[:20]:
+                    print("  ", problem, file=terminal)
+                root = f"H{stack.config.province_code:02d}"
+                report = api.call("GET", f"/v1/reports/kpi?period={period}&agency={root}&tier=commune",
+                                  token=admin).body
+                for row in report["ranking"]["agencies"][:len(communes)]:
+                    online, paid = row["figures"]["online_share"], row["figures"]["dossiers_paid_online_share"]
+                    print(f"   #{online['rank']} {row['agency']['code']} {row['agency']['name']}: online "
+                          f"{online['percent']}% ({online['numerator']}/{online['denominator']}), paid online "
+                          f"{paid['percent']}%", file=terminal)
+                out_dir.mkdir(parents=True, exist_ok=True)
+                workbook = api.raw("GET", f"/v1/reports/kpi?period={period}&agency={root}&format=xlsx", admin,
+                                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                (out_dir / f"province-{period}.xlsx").write_bytes(workbook)
+                print(f"   the province's workbook: {(out_dir / f'province-{period}.xlsx').relative_to(ROOT)}",
+                      file=terminal)
+        finally:
+            stack.stop()
+    raise SystemExit(1 if problems_seen else 0)
+
+
+def wait_for_equal(api: Api, admin: str, agencies: list[str], period: str, log: Recount) -> list[str]:
+    """The differences once the pipeline has counted the last events (or after 20 s, whatever remains)."""
+    import time as wall
+
+    deadline = wall.monotonic() + 20
+    while True:
+        problems = compare(api, admin, agencies, period, log)
+        if not problems or wall.monotonic() > deadline:
+            return problems
+        wall.sleep(1)
 
 
 if __name__ == "__main__":

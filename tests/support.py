@@ -41,6 +41,13 @@ class Api:
         except urllib.error.HTTPError as error:
             return Reply(error.code, json.loads(error.read() or b"null"), dict(error.headers))
 
+    def raw(self, method: str, path: str, token: str, accept: str) -> bytes:
+        """An answer's bytes (an export), asked for with `Accept`."""
+        request = urllib.request.Request(self.base_url + path, method=method,
+                                         headers={"Authorization": f"Bearer {token}", "Accept": accept})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return bytes(response.read())
+
     def token(self, role: str, sub: str | None = None, agency: str | None = None) -> str:
         body: dict[str, Any] = {"role": role}
         if sub:

@@ -157,14 +157,14 @@ def _return_page(gateway: PaymentGateway, params: dict[str, str], schema: str) -
 
 @bp.route("/v1/payments/vnpay/return", methods=["GET"])
 @endpoint(RouteDoc(summary="Where VNPay sends the payer back: shows the outcome in Vietnamese (HTML); changes nothing",
-                   auth=False))
+                   auth=False, returns_html=True))
 def vnpay_return() -> Response:
     return _return_page(container().payment_gateways[GatewayName.VNPAY], _query(), "vnpay-callback.v1.json")
 
 
 @bp.route("/v1/payments/paygov/return", methods=["GET"])
 @endpoint(RouteDoc(summary="Where the national payment platform sends the payer back: shows the outcome in Vietnamese "
-                           "(HTML); changes nothing", auth=False))
+                           "(HTML); changes nothing", auth=False, returns_html=True))
 def paygov_return() -> Response:
     return _return_page(container().payment_gateways[GatewayName.PAYGOV], _query(), "paygov-callback.v1.json")
 

@@ -27,6 +27,7 @@ bp = Blueprint(__name__)
         response_schema="kpi-report.v1.json",
         query=(PERIOD, AGENCY, TIER, REPORT_FORMAT),
         errors=(400, 401, 403, 404, 502, 503),  # the counters are read from DynamoDB
+        other_media_types=("text/csv", spreadsheet.XLSX),
     )
 )
 def kpi() -> Any:

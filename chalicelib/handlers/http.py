@@ -90,6 +90,8 @@ class RouteDoc:
     errors: tuple[int, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger bodies answer 413 before anything reads them
     cacheable: bool = False  # answers carry ETag and Cache-Control, and If-None-Match may answer 304
+    other_media_types: tuple[str, ...] = ()  # what else a success may be (an export: text/csv, XLSX)
+    returns_html: bool = False  # a page for a person's browser, not JSON
 
     def header_params(self) -> tuple[Param, ...]:
         """The headers the route declares, and the validator a cacheable route takes."""

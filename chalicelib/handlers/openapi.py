@@ -108,6 +108,10 @@ def build_openapi(routes: dict[str, dict[str, Any]], *, version: str) -> dict[st
         success: dict[str, Any] = {"description": "Success"}
         if doc.response_schema:
             success["content"] = {"application/json": {"schema": _ref(doc.response_schema, components)}}
+        for media_type in doc.other_media_types:
+            success.setdefault("content", {})[media_type] = {"schema": {"type": "string", "format": "binary"}}
+        if doc.returns_html:
+            success["content"] = {"text/html": {"schema": {"type": "string"}}}
         if doc.cacheable:
             success["headers"] = CACHE_HEADERS
         operation["responses"][str(doc.success_status)] = success
