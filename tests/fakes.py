@@ -8,6 +8,7 @@ outbox holds each committed event. State is held in one `InMemoryTables`, which 
 from __future__ import annotations
 
 import copy
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,7 @@ from chalicelib.integrations.event_bus import OutgoingEvent
 from chalicelib.integrations.payment_gateway import MalformedCallbackError, SignatureError
 from chalicelib.services.ports import Cursor, Page
 from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
+from chalicelib.validation import validate
 
 
 class InMemoryCatalogue:
@@ -247,6 +249,8 @@ class InMemoryUnitOfWork:
     def _stage_dossier(self, dossier: Dossier, entry: HistoryEntry, check: Callable[[], None]) -> None:
         saved = replace(copy.deepcopy(dossier), version=entry.version, events=[])
         events = list(dossier.events)
+        for event in events:  # what the relay does before publishing: an event that breaks its schema is a bug here
+            validate(event.schema, json.loads(json.dumps(event.detail())))
         dossier.events.clear()
         self._checks.append(check)
 
