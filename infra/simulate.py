@@ -303,6 +303,11 @@ def main() -> None:
                       file=terminal)
                 for problem in problems[:20]:
                     print("  ", problem, file=terminal)
+                rebuilt = api.call("POST", "/v1/admin/counters/rebuild", {"period": period}, token=admin).body
+                problems_seen += len(rebuilt["differences"])
+                print(f"   rebuild from the dossiers' events: {rebuilt['dossiers']} dossiers, {rebuilt['events']} events, "
+                      f"{rebuilt['counters_compared']} counters of {rebuilt['agencies']} agencies compared, "
+                      f"{len(rebuilt['differences'])} differences", file=terminal)
                 report = api.call("GET", f"/v1/reports/kpi?period={period}&agency={root}&tier=commune",
                                   token=admin).body
                 for row in report["ranking"]["agencies"][:len(communes)]:

@@ -3,6 +3,7 @@ national index's items. Counters only: a report costs one counter query per agen
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from chalicelib.domain.kpi import (
 from chalicelib.domain.targets import Target, Tier, applicable, judged, ranks, tier_of
 from chalicelib.services.ports import Catalogue, CatalogueListings, Counters
 
-READERS = 8
+READERS = 16
 """Counter queries in flight at once for a tier's report: one per agency and month, so a province-year is ~500."""
 
 
@@ -49,10 +50,23 @@ class AgencyFigures:
                 "targets": self.targets}
 
 
-def _figures(agency: Agency, scope: Sequence[Agency], months: list[str], counters: Counters,
+MonthReads = dict[tuple[str, str], dict[str, int]]  # (agency code, month) → its counters that month
+
+
+def _read_months(codes: Sequence[str], months: Sequence[str], counters: Counters) -> MonthReads:
+    """Every agency's counters for every month: one query each, `READERS` at a time."""
+    pairs = [(code, month) for code in codes for month in months]
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        found = pool.map(lambda pair: counters.read(agency_scope(pair[0]), [pair[1]]), pairs)
+        return dict(zip(pairs, found, strict=True))
+
+
+def _figures(agency: Agency, scope: Sequence[Agency], months: list[str], reads: MonthReads,
              listings: CatalogueListings, targets: Sequence[Target]) -> AgencyFigures:
-    metrics = counters.read(agency_scope(agency.code), months)
-    closing = counters.read(agency_scope(agency.code), months[-1:])
+    metrics: Counter[str] = Counter()
+    for month in months:
+        metrics.update(reads[(agency.code, month)])
+    closing = reads[(agency.code, months[-1])]  # the month-end snapshot of unfinished dossiers: the last month's
     facts, in_competence = index766.catalogue_facts(scope, (p.procedure for p in listings.listed_procedures()))
     filing, payments = filing_figures(metrics), payment_figures(metrics)
     figures = {
@@ -82,14 +96,14 @@ def tier_report(root_code: str, period: str, tier: Tier, actor: Actor, catalogue
     access.require_agency_scope(actor, root, ("báo cáo", "reports"))
     agencies = listings.agencies()
     members = [a for a in _subtree(root, agencies) if tier_of(a) is tier]
-    with ThreadPoolExecutor(max_workers=READERS) as pool:
-        rows = list(pool.map(lambda a: _figures(a, _subtree(a, agencies), months, counters, listings, targets),
-                             members))
+    reads = _read_months([a.code for a in members], months, counters)
+    rows = [_figures(a, _subtree(a, agencies), months, reads, listings, targets) for a in members]
     out = [row.as_dict() for row in rows]
     for name in next(iter(rows)).figures if rows else ():
         for row, rank in zip(out, ranks([r.figures[name].percent for r in rows]), strict=True):
             row["figures"][name]["rank"] = rank
-    out.sort(key=lambda row: (row["figures"]["online_share"]["rank"] or len(out) + 1, row["agency"]["code"]))
+    unranked = len(out) + 1  # after every rank (a list being sorted reads as empty to its key function)
+    out.sort(key=lambda row: (row["figures"]["online_share"]["rank"] or unranked, row["agency"]["code"]))
     return {"root": {"code": root.code, "name": root.name}, "period": period, "months": months, "tier": tier.value,
             "agencies": out}
 
@@ -101,7 +115,8 @@ def agency_report(agency_code: str, period: str, actor: Actor, catalogue: Catalo
     access.require_role(actor, access.AGENCY_DATA)
     agency = catalogue.agency(agency_code)
     access.require_agency_scope(actor, agency, ("báo cáo", "reports"))
-    return _figures(agency, _subtree(agency, listings.agencies()), months, counters, listings, targets).as_dict()
+    reads = _read_months([agency.code], months, counters)
+    return _figures(agency, _subtree(agency, listings.agencies()), months, reads, listings, targets).as_dict()
 
 
 def index_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue, listings: CatalogueListings,
@@ -111,6 +126,7 @@ def index_report(agency_code: str, period: str, actor: Actor, catalogue: Catalog
     access.require_role(actor, access.AGENCY_DATA)
     agency = catalogue.agency(agency_code)
     access.require_agency_scope(actor, agency, ("báo cáo", "reports"))
-    row = _figures(agency, _subtree(agency, listings.agencies()), months, counters, listings, targets)
+    reads = _read_months([agency.code], months, counters)
+    row = _figures(agency, _subtree(agency, listings.agencies()), months, reads, listings, targets)
     return {"agency": {"code": agency.code, "name": agency.name, "level": agency.level.value}, "period": period,
             "months": months, **row.index.as_dict()}

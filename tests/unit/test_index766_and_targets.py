@@ -209,3 +209,23 @@ def test_the_shipped_targets_parse() -> None:
     assert {t.figure for t in shipped if t.id.startswith("2023")} == {
         "online_share", "transactions_online_share", "fee_procedures_payable_online_share",
         "procedures_paid_online_share", "dossiers_paid_online_share", "procedures_online_share"}
+
+
+def test_a_tier_is_listed_in_rank_order_with_the_unranked_last() -> None:
+    from chalicelib.domain.history import Actor
+    from chalicelib.domain.metrics import Metric
+    from chalicelib.services.reports import tier_report
+    from tests.fakes import InMemoryCatalogue, InMemoryCounters, InMemoryListings
+
+    communes = [Agency(f"T46.X0{n}", f"Xã {n}", AgencyLevel.COMMUNE, "commune", ("T46", f"T46.X0{n}")) for n in (1, 2, 3)]
+    catalogue = InMemoryCatalogue([ROOT, *communes], [])
+    counters = InMemoryCounters()
+    online = str(Metric.of("filed", applicant="citizen", channel="online", form="full"))
+    direct = str(Metric.of("filed", applicant="citizen", channel="direct", form="full"))
+    for code, metric, n in (("T46.X01", online, 1), ("T46.X01", direct, 1), ("T46.X03", online, 2)):
+        counters.values[(f"AGENCY#{code}", "2026-11", metric)] = n
+    admin = Actor("admin-1", "admin", "Quản trị")
+    ranking = tier_report("T46", "2026-11", Tier.COMMUNE, admin, catalogue, InMemoryListings(catalogue), counters,
+                          TARGETS)
+    order = [(row["agency"]["code"], row["figures"]["online_share"]["rank"]) for row in ranking["agencies"]]
+    assert order == [("T46.X03", 1), ("T46.X01", 2), ("T46.X02", None)]
