@@ -68,6 +68,8 @@ def _sheet(book: Workbook, ranking: dict[str, Any]) -> None:
                 continue
             cell = sheet.cell(row=sheet.max_row, column=4 + 2 * index)
             cell.fill = MET if target["met"] else MISSED
+    sheet.column_dimensions["A"].width = 6
+    sheet.column_dimensions["B"].width = 13
     sheet.column_dimensions["C"].width = 36
     for column in range(4, 4 + 2 * len(FIGURES)):
         sheet.column_dimensions[get_column_letter(column)].width = 14
