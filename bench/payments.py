@@ -1,5 +1,5 @@
-"""`make bench`'s payment figures: VNPay's IPN in-process (Chalice's test client), its latency and its DynamoDB
-requests, for a first delivery (the payment is settled) and for a duplicate (answered "already confirmed").
+"""`make bench`'s payment figures: VNPay's IPN over HTTP on the local stack, its latency and its DynamoDB requests,
+for a first delivery (the payment is settled) and for a duplicate (answered "already confirmed").
 
 Each sample is its own dossier and payment, made beforehand and not timed; the IPNs are signed by the independent
 implementation of VNPay's documented algorithm the tests use (`tests/vnpay_reference.py`).
@@ -7,7 +7,6 @@ implementation of VNPay's documented algorithm the tests use (`tests/vnpay_refer
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -19,25 +18,26 @@ IPNS = 150  # first deliveries, and as many duplicates: enough for a p95
 PROCEDURE = "2.000635"  # full online, 8,000 VND: charged at filing
 
 
-def ipn_figures(client: Any, headers: dict[str, str], communes: list[str], requests: RequestCounter,
-                table: Table) -> None:
-    from chalicelib.integrations.gateway_config import LOCAL_DEFAULTS, local_configs
+def ipn_figures(api: Any, communes: list[str], requests: RequestCounter, table: Table) -> None:
+    import os
+
+    from chalicelib.integrations.gateway_config import local_configs
     from tests import vnpay_reference
     from tests.support import submission
 
-    vnpay, _ = local_configs({})
+    vnpay, _ = local_configs(os.environ)
     secret = vnpay.hash_secret
-    assert secret == LOCAL_DEFAULTS["VNPAY_HASH_SECRET"]
+    citizen = api.token("citizen", sub="bench-payer")
 
     def prepared(n: int) -> list[str]:
         """`n` dossiers with a pending VNPay payment each: their query strings of a successful IPN."""
         out = []
         for i in range(n):
-            body = json.dumps(submission(PROCEDURE, communes[i % len(communes)]))
-            dossier = json.loads(client.http.post("/v1/dossiers", body=body, headers=headers).body)
-            reply = client.http.post(f"/v1/dossiers/{dossier['id']}/payments", body=json.dumps({"gateway": "vnpay"}),
-                                     headers=headers)
-            payment = json.loads(reply.body)
+            dossier = api.call("POST", "/v1/dossiers", submission(PROCEDURE, communes[i % len(communes)]),
+                               token=citizen).body
+            reply = api.call("POST", f"/v1/dossiers/{dossier['id']}/payments", {"gateway": "vnpay"}, token=citizen)
+            assert reply.status == 201, reply.body
+            payment = reply.body
             params = {"vnp_Amount": str(payment["amount"] * 100), "vnp_BankCode": "NCB", "vnp_CardType": "ATM",
                       "vnp_OrderInfo": "Thanh toan", "vnp_PayDate": "20261126101500", "vnp_ResponseCode": "00",
                       "vnp_TmnCode": vnpay.tmn_code, "vnp_TransactionNo": str(14000000 + i),
@@ -48,9 +48,9 @@ def ipn_figures(client: Any, headers: dict[str, str], communes: list[str], reque
     def deliver(query: str, expected: str) -> Callable[[], float]:
         def run() -> float:
             start = time.perf_counter()
-            reply = client.http.get(f"/v1/payments/vnpay/ipn?{query}")
+            reply = api.call("GET", f"/v1/payments/vnpay/ipn?{query}")
             elapsed = (time.perf_counter() - start) * 1000
-            code = json.loads(reply.body)["RspCode"]
+            code = reply.body["RspCode"]
             table.check(code == expected, "", f"an IPN answered {code}, not {expected}")
             return elapsed
         return run
@@ -64,8 +64,8 @@ def ipn_figures(client: Any, headers: dict[str, str], communes: list[str], reque
     duplicate = [deliver(query, "02")() for query in queries]
     duplicate_calls = requests.take()
 
-    table.latency("VNPay IPN, first delivery (settles)", first)
-    table.latency("VNPay IPN, a duplicate (answers 02)", duplicate)
+    table.latency("VNPay IPN over HTTP, first delivery (settles)", first)
+    table.latency("VNPay IPN over HTTP, a duplicate (answers 02)", duplicate)
     for label, calls in (("DynamoDB requests per IPN, first delivery", first_calls),
                          ("  … per duplicate", duplicate_calls)):
         per = {op: count / IPNS for op, count in calls.items()}

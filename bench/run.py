@@ -163,11 +163,9 @@ def run(stack: LocalStack, table: Table) -> None:
     for poller in stack.pollers:
         poller.join(timeout=5)
     table.line()
-    with Client(app) as client:
-        token = json.loads(client.http.post("/v1/dev/tokens", body=json.dumps({"role": "citizen"}),
-                                            headers={"Content-Type": "application/json"}).body)["token"]
-        ipn_figures(client, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, communes,
-                    requests, table)
+    from tests.support import Api
+
+    ipn_figures(Api(stack.api_url), communes, requests, table)
 
 
 def bare_transaction(dynamodb: Any, sent: dict[str, Any]) -> Callable[[], float]:
