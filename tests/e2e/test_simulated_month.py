@@ -1,7 +1,7 @@
 """A small simulated month (infra/simulate.py, what `make simulate` runs bigger) through the real API: the report of
 each agency equals the simulator's own recount, and a rebuild from the dossiers finds no difference (issue 12).
 
-The month is last month, in simulated time, at communes no other test uses, so their figures are the simulation's."""
+The month is last month, in simulated time: no other test files anything then, so those figures are the simulation's."""
 
 from __future__ import annotations
 
