@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import DomainEvent, iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
+from chalicelib.domain.postal import attention
 from chalicelib.domain.records import from_record, to_record
 from chalicelib.store.errors import storage_errors
 from chalicelib.store.models import DossierModel, HistoryModel, OutboxModel
@@ -30,6 +31,7 @@ def to_item(dossier: Dossier) -> DossierModel:
     """The dossier's item: one attribute per field of the dossier (its record), plus the keys of the indexes."""
     record = to_record(dossier, leave_out=TRANSIENT)
     record["dossier_id"] = record.pop("id")
+    postal_due = attention(dossier)
     item = DossierModel(
         dossier_pk(dossier.id),
         "DOSSIER",
@@ -37,6 +39,8 @@ def to_item(dossier: Dossier) -> DossierModel:
         status_code=dossier.status.national_code,
         agency_status=f"{dossier.agency_code}#{dossier.status.value}",
         due_agency=dossier.agency_code if dossier.is_open and dossier.due_at else None,
+        postal_agency=dossier.agency_code if postal_due else None,
+        postal_due=postal_due,
     )
     if dossier.version:
         item.version = dossier.version

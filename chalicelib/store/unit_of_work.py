@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -42,10 +42,14 @@ from chalicelib.store.models import (
     IdempotencyModel,
     OutboxModel,
     PaymentModel,
+    PostalCallbackModel,
     ReceiptModel,
     SequenceModel,
 )
 from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
+
+CALLBACK_TTL = timedelta(days=30)
+"""How long a partner's `webhook-id` is remembered: partners retry for hours or days, never for weeks."""
 
 
 @dataclass
@@ -145,6 +149,17 @@ class DynamoUnitOfWork:
         item.sk = f"OUTBOX#WATCH#{key}"
         self._writes.append(_Write("watch", item, OutboxModel.sk.does_not_exist()))
 
+    def record_callback(self, partner: str, webhook_id: str, *, result: str, code: str, now: datetime,
+                        body: dict[str, Any] | None = None) -> None:
+        """A partner's callback, once per `webhook-id` (a second commit with it fails `AlreadyRecordedError`); kept
+        `CALLBACK_TTL` for deduplication, for good if it carries a `body` for an officer."""
+        item = PostalCallbackModel(
+            f"POSTAL#{partner}#{webhook_id}", "CALLBACK", partner=partner, result=result, code=code,
+            received_at=now.isoformat(), body=body,
+            expires_at=None if body is not None else int((now + CALLBACK_TTL).timestamp()),
+        )
+        self._writes.append(_Write("callback", item, PostalCallbackModel.pk.does_not_exist()))
+
     def _record_history_and_events(self, dossier: Dossier, entry: HistoryEntry) -> None:
         self._writes.append(_Write("history", dossier_items.history_item(dossier.id, entry)))
         for position, event in enumerate(dossier.events):
@@ -187,6 +202,8 @@ class DynamoUnitOfWork:
                 raise SequenceTakenError("the dossier number was taken meanwhile") from exc
             if "watch" in failed:
                 raise AlreadyRecordedError("this warning was recorded before") from exc
+            if "callback" in failed:
+                raise AlreadyRecordedError("this callback was applied before") from exc
             if "receipt" in failed:
                 raise AlreadyRecordedError("a receipt of this number was issued before") from exc
             if "payment" in failed:
