@@ -21,7 +21,6 @@ from .metrics import (
     RATED,
     RECEIVED,
     SHIPMENT_DELIVERED,
-    SHIPMENT_FAILED,
     SHIPMENT_REQUESTED,
     SHIPMENT_RETURNED,
     Count,
@@ -329,8 +328,9 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_T.SHIPMENT_PICKED_UP, ShipmentNote, "shipment-picked-up.v1.json", (), _APPLICANT),
     EventSpec(_T.SHIPMENT_DELIVERED, ShipmentArrival, "shipment-delivered.v1.json",
               (_C(SHIPMENT_DELIVERED, kind="kind", late="late"),), _NOBODY),
-    EventSpec(_T.SHIPMENT_FAILED, ShipmentNote, "shipment-failed.v1.json", (_C(SHIPMENT_FAILED, kind="kind"),),
-              _APPLICANT),
+    # a failed attempt tells the applicant and is not counted: one reported after its delivery is only recorded, so a
+    # count of them would depend on the order the partner's callbacks arrive in
+    EventSpec(_T.SHIPMENT_FAILED, ShipmentNote, "shipment-failed.v1.json", (), _APPLICANT),
     EventSpec(_T.SHIPMENT_RETURNED, ShipmentNote, "shipment-returned.v1.json", (_C(SHIPMENT_RETURNED, kind="kind"),),
               _OFFICERS),
 )

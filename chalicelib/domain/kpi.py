@@ -29,7 +29,6 @@ from .metrics import (
     RATED,
     RECEIVED,
     SHIPMENT_DELIVERED,
-    SHIPMENT_FAILED,
     SHIPMENT_REQUESTED,
     SHIPMENT_RETURNED,
     UNFINISHED,
@@ -246,15 +245,14 @@ def payment_figures(metrics: Mapping[str, int]) -> PaymentFigures:
 @dataclass(frozen=True)
 class PostalFigures:
     """The postal channel: dossiers received by post (channel 3: picked up, or handed in at a post office), results
-    returned by post, shipments asked for and delivered by kind, deliveries late against their J+n day, failed
-    delivery attempts and parcels returned to sender."""
+    returned by post, shipments asked for and delivered by kind, deliveries late against their J+n day, and parcels
+    returned to sender. Each is the same whatever order the partner's callbacks came in."""
 
     received_by_post: int
     results_returned_by_post: int
     shipments_requested: dict[str, int]
     deliveries: dict[str, int]
     deliveries_late: int
-    failed_attempts: int
     returned_to_sender: int
 
     @property
@@ -265,13 +263,13 @@ class PostalFigures:
         return {
             "received_by_post": self.received_by_post, "results_returned_by_post": self.results_returned_by_post,
             "shipments_requested": self.shipments_requested, "deliveries": self.deliveries,
-            "deliveries_late": self.deliveries_late, "failed_attempts": self.failed_attempts,
-            "returned_to_sender": self.returned_to_sender, "late_share": self.late_share.as_dict(),
+            "deliveries_late": self.deliveries_late, "returned_to_sender": self.returned_to_sender,
+            "late_share": self.late_share.as_dict(),
         }
 
 
 def postal_figures(metrics: Mapping[str, int]) -> PostalFigures:
-    received = returned = late = failed = sent_back = 0
+    received = returned = late = sent_back = 0
     requested = {"pickup": 0, "return": 0}
     delivered = {"pickup": 0, "return": 0}
     for metric, value in _parsed(metrics):
@@ -285,11 +283,9 @@ def postal_figures(metrics: Mapping[str, int]) -> PostalFigures:
         elif metric.name == SHIPMENT_DELIVERED and kind in delivered:
             delivered[kind] += value
             late += value if metric.label("late") == "true" else 0
-        elif metric.name == SHIPMENT_FAILED:
-            failed += value
         elif metric.name == SHIPMENT_RETURNED:
             sent_back += value
-    return PostalFigures(received, returned, requested, delivered, late, failed, sent_back)
+    return PostalFigures(received, returned, requested, delivered, late, sent_back)
 
 
 # --- index 2.1: the on-time share ------------------------------------------------------------------------------

@@ -22,9 +22,8 @@ FEE_BEARING = "fee_bearing"  # a dossier filed with non-zero fees: the denominat
 PAYMENT_METRICS = frozenset({PAYMENT, PAID_ONLINE_DOSSIER, PAID_ONLINE_PROCEDURE, PAYMENT_REQUESTED, FEE_BEARING})
 SHIPMENT_REQUESTED = "shipment_requested"  # labelled kind (pickup | return): shipments asked of the postal partner
 SHIPMENT_DELIVERED = "shipment_delivered"  # labelled kind and late (after its J+n day)
-SHIPMENT_FAILED = "shipment_failed"  # labelled kind: failed delivery attempts
 SHIPMENT_RETURNED = "shipment_returned"  # labelled kind: returned to sender
-POSTAL_METRICS = frozenset({SHIPMENT_REQUESTED, SHIPMENT_DELIVERED, SHIPMENT_FAILED, SHIPMENT_RETURNED})
+POSTAL_METRICS = frozenset({SHIPMENT_REQUESTED, SHIPMENT_DELIVERED, SHIPMENT_RETURNED})
 """Read by the report's payment figures, not among its lifecycle counts."""
 
 

@@ -4,6 +4,7 @@ when its return is delivered, an officer's task when a delivery fails or comes b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -112,9 +113,10 @@ class Report:
 
 
 def apply_report(dossier: Dossier, shipment: Shipment, event: PartnerEvent, *, now: datetime,
-                 calendar: WorkingCalendar, event_id: str) -> Report:
+                 calendar: WorkingCalendar, new_id: Callable[[], str]) -> Report:
     """Apply a verified partner event to one of the dossier's shipments, with its effects on the dossier."""
-    application = apply_event(shipment, event, now, recompute=calendar)
+    event_id = new_id()
+    application = apply_event(shipment, event, now)
     where = f"{shipment.kind.value} {shipment.waybill}"
     if application.result is Applied.UNAPPLICABLE:
         _task(dossier, shipment, "unapplicable", application.code, event, event_id)
@@ -138,11 +140,12 @@ def apply_report(dossier: Dossier, shipment: Shipment, event: PartnerEvent, *, n
                 task.open = False  # delivered after all
         _event(dossier, EventType.SHIPMENT_DELIVERED, event_id, event.occurred_at, ShipmentArrival(
             shipment.shipment_id, shipment.kind, shipment.partner, late=shipment.late))
-        _delivered(dossier, shipment, event.occurred_at, calendar, event_id)
+        _delivered(dossier, shipment, event.occurred_at, calendar, event_id, new_id)
     return Report(application, f"Bưu chính: {event.type.value}, {where}")
 
 
-def _delivered(dossier: Dossier, shipment: Shipment, at: datetime, calendar: WorkingCalendar, event_id: str) -> None:
+def _delivered(dossier: Dossier, shipment: Shipment, at: datetime, calendar: WorkingCalendar, event_id: str,
+               new_id: Callable[[], str]) -> None:
     before = dossier.status
     if shipment.kind is ShipmentKind.PICKUP and before == Status.REGISTERED:
         # the paper dossier reached the desk: received through the postal channel, the clock starts at delivery
@@ -154,7 +157,7 @@ def _delivered(dossier: Dossier, shipment: Shipment, at: datetime, calendar: Wor
     elif shipment.kind is ShipmentKind.RETURN and before == Status.RESULT_READY:
         dossier.status = Status.RESULT_RETURNED
         dossier.returned_via = ResultDelivery.POST.value
-        dossier.events.append(change_event(dossier, EventType.RESULT_RETURNED, event_id=f"{event_id}:returned", now=at,
+        dossier.events.append(change_event(dossier, EventType.RESULT_RETURNED, event_id=new_id(), now=at,
                                            from_status=before, actor_id=SYSTEM.user_id,
                                            actor_name=SYSTEM.display_name, actor_role=SYSTEM.role,
                                            payload=ResultHandedOver(via=ResultDelivery.POST)))

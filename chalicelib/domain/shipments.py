@@ -169,10 +169,9 @@ class Application:
     after: ShipmentStatus
 
 
-def apply_event(shipment: Shipment, event: PartnerEvent, now: datetime,
-                recompute: WorkingCalendar | None = None) -> Application:
-    """Record `event` on `shipment`; see the module's doc for the order rule. `recompute`: the calendar with which
-    an acceptance report moves the J+n day to count from the partner's own acceptance time."""
+def apply_event(shipment: Shipment, event: PartnerEvent, now: datetime) -> Application:
+    """Record `event` on `shipment`; see the module's doc for the order rule. The J+n day counts from the acceptance
+    the partner answered our order with, never from a later report: it must not depend on the reports' order."""
     before = shipment.status
 
     def refused(code: str) -> Application:
@@ -187,21 +186,17 @@ def apply_event(shipment: Shipment, event: PartnerEvent, now: datetime,
         return refused("SHIPMENT_ALREADY_FINAL")
     new_failure = target is ShipmentStatus.FAILED and event.occurred_at not in shipment.failed_attempts and all(
         event.occurred_at > at for at in shipment.failed_attempts)
-    _record_time(shipment, event, recompute)
+    _record_time(shipment, event)
     if RANK[target] > RANK[before] or (new_failure and before is ShipmentStatus.FAILED):
         shipment.status = target
         return Application(Applied.MOVED, "SHIPMENT_ADVANCED", before, target)
     return Application(Applied.RECORDED, "SHIPMENT_OLDER_EVENT", before, before)
 
 
-def _record_time(shipment: Shipment, event: PartnerEvent, calendar: WorkingCalendar | None) -> None:
+def _record_time(shipment: Shipment, event: PartnerEvent) -> None:
     at = event.occurred_at
     kind = event.type
-    if kind is PartnerEventType.ACCEPTED:
-        if calendar is not None and shipment.status in (ShipmentStatus.REQUESTED,):
-            shipment.accepted_at = at
-            shipment.expected_by = expected_by(at, shipment.service_days, calendar)
-    elif kind is PartnerEventType.PICKED_UP:
+    if kind is PartnerEventType.PICKED_UP:
         shipment.picked_up_at = min(filter(None, (shipment.picked_up_at, at)))
     elif kind is PartnerEventType.DELIVERED:
         shipment.delivered_at = min(filter(None, (shipment.delivered_at, at)))

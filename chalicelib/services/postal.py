@@ -150,7 +150,7 @@ def apply_callback(partner: str, webhook_id: str, body: dict[str, Any], new_uow:
             return answer
         status = dossier.status.value
         report = postal.apply_report(dossier, shipment, event, now=now, calendar=calendar_for(event.occurred_at.year),
-                                     event_id=new_id())
+                                     new_id=new_id)
         application = report.application
         answer = CallbackAnswer(
             "applied" if application.result is Applied.MOVED else application.result.value, application.code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from chalicelib.services import payments, postal
 from chalicelib.services.lifecycle import act_on_dossier
 from chalicelib.services.submission import submit_dossier
 from chalicelib.store.sequences import SequenceCache
+from chalicelib.validation import validate
 from tests.fakes import FakeGateway, FakePostalPartner, InMemoryCatalogue, InMemoryTables, InMemoryUnitOfWork
 from tests.unit.test_actions import CITIZEN, COMMUNE, OFFICER, OWNER, vn
 from tests.unit.test_payments import FULL, PARTIAL
@@ -207,3 +209,22 @@ def test_a_withdrawn_dossiers_pickup_is_cancelled(world: World) -> None:
     assert world.consume(dossier_id) == [f"{dossier_id}-P1"]
     assert world.partner.cancelled == [f"{dossier_id}-P1"]
     assert world.dossier(dossier_id).shipments[0].status is ShipmentStatus.CANCELLED
+
+
+def test_every_event_the_postal_service_records_passes_its_schema(world: World) -> None:
+    picked = world.submit()
+    world.consume(picked)
+    for kind, day in (("picked_up", 3), ("failed", 4), ("delivered", 5)):
+        world.callback(picked, kind, vn(day, 9))
+    returned = ready(world, PARTIAL)
+    world.consume(returned, vn(10, 10))
+    world.callback(returned, "returned", vn(12, 10))
+    delivered = ready(world, PARTIAL)
+    world.consume(delivered, vn(10, 10))
+    world.callback(delivered, "delivered", vn(11, 10))
+    kinds = {event.event_type for event in world.tables.outbox}
+    assert {EventType.SHIPMENT_REQUESTED, EventType.SHIPMENT_PICKED_UP, EventType.SHIPMENT_FAILED,
+            EventType.SHIPMENT_DELIVERED, EventType.SHIPMENT_RETURNED, EventType.DOSSIER_RECEIVED,
+            EventType.RESULT_RETURNED} <= kinds
+    for event in world.tables.outbox:
+        validate(event.schema, json.loads(json.dumps(event.detail())))
