@@ -164,7 +164,7 @@ class Applied(StrEnum):
 @dataclass(frozen=True)
 class Application:
     result: Applied
-    code: str  # SHIPMENT_ADVANCED, SHIPMENT_OLDER_EVENT, WAYBILL_MISMATCH, SHIPMENT_ALREADY_FINAL, OCCURRED_AT_INVALID
+    code: str  # SHIPMENT_ADVANCED, SHIPMENT_NOT_ADVANCED, WAYBILL_MISMATCH, SHIPMENT_ALREADY_FINAL, OCCURRED_AT_INVALID
     before: ShipmentStatus
     after: ShipmentStatus
 
@@ -190,7 +190,7 @@ def apply_event(shipment: Shipment, event: PartnerEvent, now: datetime) -> Appli
     if RANK[target] > RANK[before] or (new_failure and before is ShipmentStatus.FAILED):
         shipment.status = target
         return Application(Applied.MOVED, "SHIPMENT_ADVANCED", before, target)
-    return Application(Applied.RECORDED, "SHIPMENT_OLDER_EVENT", before, before)
+    return Application(Applied.RECORDED, "SHIPMENT_NOT_ADVANCED", before, before)
 
 
 def _record_time(shipment: Shipment, event: PartnerEvent) -> None:

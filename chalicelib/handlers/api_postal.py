@@ -74,3 +74,15 @@ def postal_queue(agency_code: str) -> dict[str, Any]:
     agency = c.catalogue.agency(agency_code)
     access.require_agency_scope(actor, agency, ("hàng đợi bưu chính", "postal queue"))
     return postal_queue_view(agency.code, c.postal_queue.postal_queue(agency.code, query_params(bp)["limit"]), c.now())
+
+
+@bp.route("/v1/partners/{partner}/unmatched-events", methods=["GET"])
+@endpoint(RouteDoc(
+    summary="A postal partner's signed callbacks that named no shipment of ours, newest first (administrators): kept "
+            "whole for someone to take up with the partner",
+    response_schema="postal-unmatched.v1.json", path=(PARTNER,), query=(LIMIT,), errors=(400, 401, 403, 502, 503),
+))
+def unmatched_events(partner: str) -> dict[str, Any]:
+    actor = current_actor(bp)
+    access.require_role(actor, access.ADMINISTER)
+    return {"partner": partner, "items": container().postal_queue.unmatched(partner, query_params(bp)["limit"])}

@@ -94,6 +94,7 @@ class PostalQueue(Protocol):
     tasks first, then by J+n day (the sparse `by_postal` index)."""
 
     def postal_queue(self, agency_code: str, limit: int) -> list[Dossier]: ...
+    def unmatched(self, partner: str, limit: int) -> list[dict[str, Any]]: ...
 
 
 class PaymentReader(Protocol):

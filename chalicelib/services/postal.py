@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from chalicelib.domain import postal
@@ -22,6 +22,7 @@ from chalicelib.domain.errors import (
     AlreadyRecordedError,
     TransactionConflictError,
     UpstreamUnavailableError,
+    ValidationError,
     VersionConflictError,
 )
 from chalicelib.domain.history import HistoryEntry
@@ -126,8 +127,13 @@ class CallbackAnswer:
 def partner_event(body: dict[str, Any]) -> PartnerEvent:
     """The event a callback body (valid against `postal-event.v1.json`) reports."""
     data = body["data"]
+    try:  # the schema shapes the text; a day that does not exist (2026-02-30) only fails here
+        occurred_at = datetime.fromisoformat(data["occurred_at"]).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise ValidationError("occurred_at không phải một thời điểm hợp lệ. (occurred_at is not a valid instant.)",
+                              code="VALIDATION_FAILED", details={"field": "data.occurred_at"}) from exc
     return PartnerEvent(type=PartnerEventType(body["type"]), shipment_id=data["shipment_id"], waybill=data["waybill"],
-                        occurred_at=datetime.fromisoformat(data["occurred_at"]), reason=data.get("reason"))
+                        occurred_at=occurred_at, reason=data.get("reason"))
 
 
 def apply_callback(partner: str, webhook_id: str, body: dict[str, Any], new_uow: Callable[[], UnitOfWork], *,

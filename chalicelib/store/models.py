@@ -10,6 +10,7 @@ Item layout (`pk`, `sk`):
              DOSSIER#{id} / PAYMENT#{txn_ref}  a payment, online or at the desk, versioned
              DOSSIER#{id} / RECEIPT#{number}   the one receipt of a payment that took money
              POSTAL#{partner}#{webhook id} / CALLBACK  a partner's callback, once
+             POSTAL_UNMATCHED#{partner} / {at}#{webhook id}  a callback that named no shipment of ours, kept
   catalogue  AGENCY#{code} / AGENCY, PROCEDURE#{code} / PROCEDURE
              AGENCIES / AGENCY#{code}          lists every agency, whole (the deadline watch, the agency tree; no scans)
              PROCEDURES / PROCEDURE#{code}     lists every procedure, whole, with its folded name (the app's catalogue)

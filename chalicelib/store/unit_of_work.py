@@ -30,7 +30,7 @@ from chalicelib.domain.errors import (
     TransactionConflictError,
     VersionConflictError,
 )
-from chalicelib.domain.events import DomainEvent
+from chalicelib.domain.events import DomainEvent, iso_utc
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.idempotency import IDEMPOTENCY_TTL, RememberedResponse
 from chalicelib.domain.payments import Payment
@@ -46,6 +46,7 @@ from chalicelib.store.models import (
     ReceiptModel,
     SequenceModel,
 )
+from chalicelib.store.postal import unmatched_pk
 from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
 
 CALLBACK_TTL = timedelta(days=30)
@@ -152,13 +153,16 @@ class DynamoUnitOfWork:
     def record_callback(self, partner: str, webhook_id: str, *, result: str, code: str, now: datetime,
                         body: dict[str, Any] | None = None) -> None:
         """A partner's callback, once per `webhook-id` (a second commit with it fails `AlreadyRecordedError`); kept
-        `CALLBACK_TTL` for deduplication, for good if it carries a `body` for an officer."""
-        item = PostalCallbackModel(
-            f"POSTAL#{partner}#{webhook_id}", "CALLBACK", partner=partner, result=result, code=code,
-            received_at=now.isoformat(), body=body,
-            expires_at=None if body is not None else int((now + CALLBACK_TTL).timestamp()),
-        )
+        `CALLBACK_TTL` for deduplication. One with a `body` (it named no shipment of ours) is also listed, for good,
+        under the partner for an administrator (`store.postal.DynamoPostalQueue.unmatched`)."""
+        received = iso_utc(now)
+        item = PostalCallbackModel(f"POSTAL#{partner}#{webhook_id}", "CALLBACK", partner=partner, result=result,
+                                   code=code, received_at=received, expires_at=int((now + CALLBACK_TTL).timestamp()))
         self._writes.append(_Write("callback", item, PostalCallbackModel.pk.does_not_exist()))
+        if body is not None:
+            kept = PostalCallbackModel(unmatched_pk(partner), f"{received}#{webhook_id}", partner=partner,
+                                       result=result, code=code, received_at=received, body=body)
+            self._writes.append(_Write("unmatched", kept))
 
     def _record_history_and_events(self, dossier: Dossier, entry: HistoryEntry) -> None:
         self._writes.append(_Write("history", dossier_items.history_item(dossier.id, entry)))

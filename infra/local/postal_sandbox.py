@@ -56,6 +56,7 @@ class Order:
     service: str
     accepted_at: str
     status: str = "accepted"
+    status_at: str = ""  # the occurred_at of the report that set `status`: reordered reports do not move it back
 
 
 @dataclass
@@ -146,8 +147,8 @@ class PostalSandbox:
         with self._lock:
             self.delivered.append({"webhook_id": message_id, "type": kind, "order_number": number, "occurred_at": at,
                                    "statuses": statuses})
-            if kind != "shipment.accepted":
-                order.status = kind.removeprefix("shipment.")
+            if kind != "shipment.accepted" and at >= order.status_at:
+                order.status, order.status_at = kind.removeprefix("shipment."), at
         return statuses
 
     def _deliver(self, message_id: str, body: str) -> int:

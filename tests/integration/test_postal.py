@@ -134,13 +134,22 @@ def test_forged_stale_and_unknown_partner_callbacks_are_refused_and_change_nothi
     assert genuine.body == {"result": "applied", "code": "SHIPMENT_ADVANCED"}
 
 
-def test_a_signed_body_outside_its_schema_is_400_and_an_unknown_shipment_is_kept(api: Api) -> None:
+def test_a_signed_body_outside_its_schema_is_400_and_an_unknown_shipment_is_kept(api: Api,
+                                                                                   admin_token: str) -> None:
     body = json.dumps({"type": "shipment.lost", "timestamp": "2026-11-04T07:00:00Z", "data": {}})
     assert post(api, body, sign(body)).status == 400
     now = datetime.now(UTC).isoformat()
     body = json.dumps({"type": "shipment.delivered", "timestamp": now,
                        "data": {"shipment_id": f"{'e' * 32}-P1", "waybill": "VN1", "occurred_at": now}})
-    assert post(api, body, sign(body)).body == {"result": "unapplicable", "code": "SHIPMENT_UNKNOWN"}
+    headers = sign(body)
+    assert post(api, body, headers).body == {"result": "unapplicable", "code": "SHIPMENT_UNKNOWN"}
+    assert post(api, body, headers).body["result"] == "duplicate"  # kept once
+    kept = api.call("GET", "/v1/partners/vnpost/unmatched-events", token=admin_token)
+    assert kept.status == 200, kept.body
+    mine = [i for i in kept.body["items"] if i["webhook_id"] == headers["webhook-id"]]
+    assert [(i["code"], i["body"]) for i in mine] == [("SHIPMENT_UNKNOWN", json.loads(body))]
+    officer = api.token("officer", sub="postal-officer-9", agency=commune(9))
+    assert api.call("GET", "/v1/partners/vnpost/unmatched-events", token=officer).status == 403
 
 
 def test_an_address_outside_its_province_is_refused(api: Api, citizen: str) -> None:

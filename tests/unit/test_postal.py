@@ -14,7 +14,7 @@ import pytest
 from chalicelib.domain.actions import ActOnDossier
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.dossier import Document, SubmitDossier
-from chalicelib.domain.errors import UpstreamUnavailableError
+from chalicelib.domain.errors import UpstreamUnavailableError, ValidationError
 from chalicelib.domain.events import EventType
 from chalicelib.domain.lifecycle import Action
 from chalicelib.domain.shipments import DEFAULT_SERVICE_LEVELS, Address, ShipmentKind, ShipmentStatus
@@ -228,3 +228,13 @@ def test_every_event_the_postal_service_records_passes_its_schema(world: World) 
             EventType.RESULT_RETURNED} <= kinds
     for event in world.tables.outbox:
         validate(event.schema, json.loads(json.dumps(event.detail())))
+
+
+@pytest.mark.parametrize("occurred_at", ["2026-02-30T10:00:00Z", "2026-11-04T25:00:00+07:00"])
+def test_an_instant_that_does_not_exist_is_a_validation_error_not_a_crash(world: World, occurred_at: str) -> None:
+    body = {"type": "shipment.delivered", "timestamp": "2026-11-04T07:00:00Z",
+            "data": {"shipment_id": f"{'f' * 32}-P1", "waybill": "VN9", "occurred_at": occurred_at}}
+    with pytest.raises(ValidationError):
+        postal.apply_callback("vnpost", "msg_y", body, world.uow, now=vn(20), new_id=world.new_id,
+                              calendar_for=lambda _: CAL)
+    assert world.tables.callbacks == {}
