@@ -13,7 +13,7 @@ from chalice.app import Blueprint
 
 from chalicelib.bootstrap import container
 from chalicelib.domain.events import ROUTED_TO, Consumer, known_schema
-from chalicelib.services.postal import request_shipments
+from chalicelib.services.postal import request_for_messages
 from chalicelib.topology import POSTAL_MAPPING
 from chalicelib.validation import conforms
 
@@ -24,7 +24,7 @@ logger = Logger(service="dvc-postal")
 @bp.lambda_function(name=POSTAL_MAPPING.function)
 def postal_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     c = container()
-    failed, asked = [], 0
+    unreadable, messages = [], []
     for record in SQSEvent(event).records:
         try:
             envelope = json.loads(record.body)
@@ -32,12 +32,18 @@ def postal_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             schema = known_schema(event_type)
             if event_type not in ROUTED_TO[Consumer.POSTAL] or schema is None or not conforms(schema, detail):
                 raise ValueError(f"not a postal trigger: {event_type}")
-            asked += len(request_shipments(
-                detail["dossier_id"], c.postal_partner, c.unit_of_work, now=c.now, new_id=c.new_id,
-                calendar_for=c.calendar_for, service_levels=c.settings.postal_service_levels,
-            ))
-        except Exception:  # reported, never swallowed: the queue retries the message, then dead-letters it
-            logger.exception("postal event failed", extra={"message_id": record.message_id})
-            failed.append(record.message_id)
+            messages.append((record.message_id, str(detail["dossier_id"])))
+        except (ValueError, KeyError, TypeError):  # reported: the queue retries it, then dead-letters it
+            logger.exception("postal event unreadable", extra={"message_id": record.message_id})
+            unreadable.append(record.message_id)
+    try:
+        failed, asked = request_for_messages(
+            messages, c.postal_partner, c.unit_of_work, now=c.now, new_id=c.new_id, calendar_for=c.calendar_for,
+            service_levels=c.settings.postal_service_levels,
+        )
+    except Exception:  # storage down, a bug: the whole batch is retried, never dropped
+        logger.exception("postal events failed")
+        failed, asked = [message_id for message_id, _ in messages], 0
+    failed += unreadable
     logger.info("postal events", extra={"shipments": asked, "failed": len(failed)})
     return {"batchItemFailures": [{"itemIdentifier": mid} for mid in failed]}

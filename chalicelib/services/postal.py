@@ -20,6 +20,7 @@ from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import (
     AlreadyRecordedError,
+    DomainError,
     TransactionConflictError,
     UpstreamUnavailableError,
     ValidationError,
@@ -110,6 +111,28 @@ def request_shipments(dossier_id: str, partner: PostalPartner, new_uow: Callable
             continue
         return done
     raise TransactionConflictError("Hệ thống đang bận với hồ sơ này; vui lòng thử lại. (A concurrent change; retry.)")
+
+
+def request_for_messages(messages: list[tuple[str, str]], partner: PostalPartner,
+                         new_uow: Callable[[], UnitOfWork], **kwargs: Any) -> tuple[list[str], int]:
+    """`request_shipments` for each (message id, dossier id) of a batch; the ids of the messages that failed, and the
+    shipments asked for or cancelled. Once the partner is found unavailable, the rest of the batch fails at once
+    (retried by the queue later) rather than waiting on the partner again, so a batch ends well within its timeout."""
+    failed: list[str] = []
+    done = 0
+    partner_down = False
+    for message_id, dossier_id in messages:
+        if partner_down:
+            failed.append(message_id)
+            continue
+        try:
+            done += len(request_shipments(dossier_id, partner, new_uow, **kwargs))
+        except UpstreamUnavailableError:
+            partner_down = True
+            failed.append(message_id)
+        except DomainError:  # the partner refused, the table is busy: this message is retried, the batch goes on
+            failed.append(message_id)
+    return failed, done
 
 
 @dataclass(frozen=True)

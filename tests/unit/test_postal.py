@@ -238,3 +238,17 @@ def test_an_instant_that_does_not_exist_is_a_validation_error_not_a_crash(world:
         postal.apply_callback("vnpost", "msg_y", body, world.uow, now=vn(20), new_id=world.new_id,
                               calendar_for=lambda _: CAL)
     assert world.tables.callbacks == {}
+
+
+def test_once_the_partner_is_down_the_rest_of_the_batch_fails_at_once(world: World) -> None:
+    ids = [world.submit() for _ in range(3)]
+    world.partner.unavailable = postal.PARTNER_ATTEMPTS
+    failed, done = postal.request_for_messages(
+        [(f"m{n}", dossier_id) for n, dossier_id in enumerate(ids)], world.partner, world.uow,
+        now=lambda: vn(2, 9), new_id=world.new_id, calendar_for=lambda _: CAL,
+        service_levels=DEFAULT_SERVICE_LEVELS, backoff_s=0)
+    assert (failed, done, world.partner.calls) == (["m0", "m1", "m2"], 0, postal.PARTNER_ATTEMPTS)
+    failed, done = postal.request_for_messages([("m3", ids[1])], world.partner, world.uow, now=lambda: vn(2, 9),
+                                               new_id=world.new_id, calendar_for=lambda _: CAL,
+                                               service_levels=DEFAULT_SERVICE_LEVELS, backoff_s=0)
+    assert (failed, done) == ([], 1)  # back: the redelivered message asks for its pickup
