@@ -174,6 +174,15 @@ def _event(dossier: Dossier, event_type: str, event_id: str, at: datetime, paylo
                                        payload=payload))
 
 
+def close_task(dossier: Dossier, task_id: str) -> PostalTask | None:
+    """Close one of the dossier's postal tasks (an officer saw to it); None if it has no such task. Closing a closed
+    task changes nothing."""
+    task = next((t for t in dossier.postal_tasks if t.task_id == task_id), None)
+    if task is not None:
+        task.open = False
+    return task
+
+
 def attention(dossier: Dossier) -> str | None:
     """The key of the agency's postal work queue (sparse index): the earliest J+n day of its shipments under way, or
     `0000-00-00` while an officer's task is open (first in the queue); None when nothing is pending."""

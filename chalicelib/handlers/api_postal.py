@@ -15,9 +15,18 @@ from chalice.app import Blueprint
 from chalicelib.bootstrap import container
 from chalicelib.domain import access
 from chalicelib.domain.errors import UnauthorizedError
-from chalicelib.handlers.http import Param, RouteDoc, current_actor, endpoint, json_body, logger, query_params
-from chalicelib.handlers.params import AGENCY_CODE, LIMIT
-from chalicelib.handlers.views import postal_queue_view
+from chalicelib.handlers.http import (
+    Param,
+    RouteDoc,
+    current_actor,
+    endpoint,
+    json_body,
+    logger,
+    query_params,
+    request_id,
+)
+from chalicelib.handlers.params import AGENCY_CODE, DOSSIER_ID, LIMIT
+from chalicelib.handlers.views import postal_queue_view, postal_task_view
 from chalicelib.integrations.postal_partner import SignatureError
 from chalicelib.services import postal
 
@@ -74,6 +83,26 @@ def postal_queue(agency_code: str) -> dict[str, Any]:
     agency = c.catalogue.agency(agency_code)
     access.require_agency_scope(actor, agency, ("hàng đợi bưu chính", "postal queue"))
     return postal_queue_view(agency.code, c.postal_queue.postal_queue(agency.code, query_params(bp)["limit"]), c.now())
+
+
+TASK_ID = Param("task_id", "a postal task's id (32 hex characters)",
+                {"type": "string", "pattern": "^[0-9a-f]{32}$", "maxLength": 32}, required=True)
+
+
+@bp.route("/v1/dossiers/{dossier_id}/postal-tasks/{task_id}/close", methods=["POST"])
+@endpoint(RouteDoc(
+    summary="Close a postal task of the dossier once seen to (officers of the agency holding it); closing it again "
+            "changes nothing",
+    request_schema="postal-task-close.v1.json", response_schema="postal-task.v1.json", path=(DOSSIER_ID, TASK_ID),
+    errors=(400, 401, 403, 404, 409, 502, 503),
+))
+def close_postal_task(dossier_id: str, task_id: str) -> dict[str, Any]:
+    actor = current_actor(bp)
+    body = json_body(bp, "postal-task-close.v1.json")
+    c = container()
+    task = postal.close_task(dossier_id, task_id, c.unit_of_work, actor=actor, now=c.now(), note=body.get("note"),
+                             request_id=request_id(bp))
+    return postal_task_view(task)
 
 
 @bp.route("/v1/partners/{partner}/unmatched-events", methods=["GET"])

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.domain import access
 from chalicelib.domain.calendar import business_date
-from chalicelib.domain.dossier import Dossier
+from chalicelib.domain.dossier import Dossier, PostalTask
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.lifecycle import Action, allowed_actions
@@ -81,9 +81,13 @@ def postal_queue_view(agency_code: str, dossiers: list[Dossier], now: datetime) 
     return {"agency_code": agency_code, "items": [
         {"dossier_id": d.id, "code": d.code, "status": d.status.value, "shipments": shipments_view(d, now),
          "overdue": any(s.overdue(today) for s in d.shipments),
-         "tasks": [{"task_id": t.task_id, "shipment_id": t.shipment_id, "kind": t.kind, "code": t.code,
-                    "at": iso_utc(t.at), "note": t.note} for t in d.postal_tasks if t.open]}
+         "tasks": [postal_task_view(t) for t in d.postal_tasks if t.open]}
         for d in dossiers]}
+
+
+def postal_task_view(task: PostalTask) -> dict[str, Any]:
+    return {"task_id": task.task_id, "shipment_id": task.shipment_id, "kind": task.kind, "code": task.code,
+            "at": iso_utc(task.at), "note": task.note, "open": task.open}
 
 
 def history_view(dossier_id: str, entries: list[HistoryEntry], viewer: Actor) -> dict[str, Any]:

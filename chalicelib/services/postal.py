@@ -15,18 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from chalicelib.domain import postal
+from chalicelib.domain import access, postal
 from chalicelib.domain.calendar import WorkingCalendar
-from chalicelib.domain.dossier import Dossier
+from chalicelib.domain.dossier import Dossier, PostalTask
 from chalicelib.domain.errors import (
     AlreadyRecordedError,
     DomainError,
+    NotFoundError,
     TransactionConflictError,
     UpstreamUnavailableError,
     ValidationError,
     VersionConflictError,
+    dossier_not_found,
 )
-from chalicelib.domain.history import HistoryEntry
+from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.payments import SYSTEM
 from chalicelib.domain.shipments import Address, Applied, PartnerEvent, PartnerEventType, Route, ShipmentKind, dossier_of
 from chalicelib.integrations.postal_partner import PostalPartner, ShipmentOrder
@@ -133,6 +135,37 @@ def request_for_messages(messages: list[tuple[str, str]], partner: PostalPartner
         except DomainError:  # the partner refused, the table is busy: this message is retried, the batch goes on
             failed.append(message_id)
     return failed, done
+
+
+def close_task(dossier_id: str, task_id: str, new_uow: Callable[[], UnitOfWork], *, actor: Actor, now: datetime,
+               note: str | None = None, request_id: str | None = None) -> PostalTask:
+    """An officer of the holding agency closes a postal task (the parcel came back and the applicant was called, the
+    partner's odd report was taken up); closing it again answers the same and writes nothing."""
+    for attempt in range(ATTEMPTS):
+        uow = new_uow()
+        dossier = uow.get_dossier(dossier_id)
+        if dossier is None:
+            raise dossier_not_found(dossier_id)
+        access.authorise_postal_task(actor, dossier)
+        was_open = any(t.task_id == task_id and t.open for t in dossier.postal_tasks)
+        task = postal.close_task(dossier, task_id)
+        if task is None:
+            raise NotFoundError("Không có việc bưu chính này. (No such postal task.)", code="POSTAL_TASK_NOT_FOUND")
+        if not was_open:
+            return task
+        uow.update_dossier(dossier, HistoryEntry(
+            version=dossier.version + 1, at=now, actor=actor, action="close_postal_task",
+            from_status=dossier.status.value, to_status=dossier.status.value,
+            note=f"{task.code} ({task.shipment_id})" + (f": {note}" if note else ""), internal=True,
+            request_id=request_id,
+        ))
+        try:
+            uow.commit()
+        except (VersionConflictError, TransactionConflictError):
+            _backoff(attempt)
+            continue
+        return task
+    raise TransactionConflictError("Hệ thống đang bận với hồ sơ này; vui lòng thử lại. (A concurrent change; retry.)")
 
 
 @dataclass(frozen=True)

@@ -252,3 +252,29 @@ def test_a_shuffled_duplicated_stream_for_100_dossiers_ends_right(stack: LocalSt
             report["deliveries_late"], report["returned_to_sender"]) == (100, 100, 100, 0, 0)
     print(f"{len(messages)} callbacks for 100 dossiers applied in {took:.1f} s")
     assert took < 60  # about 10 s on an idle two-core machine; a regression to one-at-a-time would be far slower
+
+
+def test_a_parcel_returned_to_sender_waits_at_the_desk_until_an_officer_closes_its_task(api: Api,
+                                                                                      citizen: str) -> None:
+    agency = commune(29)
+    officer = api.token("officer", sub="postal-officer-29", agency=agency)
+    dossier_id = file_postal(api, citizen, agency, delivery_address=address(agency))
+    for action, extra in (("start-processing", {}), ("approve", {}), ("mark-result-ready",
+                                                                      {"result_reference": "QD-29"})):
+        version = api.call("GET", f"/v1/dossiers/{dossier_id}", token=officer).body["version"]
+        assert api.call("POST", f"/v1/dossiers/{dossier_id}/actions/{action}", {"expected_version": version, **extra},
+                        token=officer).status == 200
+    shipment = with_shipments(api, citizen, dossier_id)["shipments"][0]
+    back = callback_body(shipment, "returned", datetime.now(UTC) - timedelta(minutes=1))
+    assert post(api, back, sign(back)).body["result"] == "applied"
+    assert api.call("GET", f"/v1/dossiers/{dossier_id}", token=citizen).body["status"] == "result_ready"
+    queue = api.call("GET", f"/v1/agencies/{agency}/postal-queue", token=officer).body
+    (task,) = next(i for i in queue["items"] if i["dossier_id"] == dossier_id)["tasks"]
+    assert (task["kind"], task["code"]) == ("returned", "RETURNED_TO_SENDER")
+    close = f"/v1/dossiers/{dossier_id}/postal-tasks/{task['task_id']}/close"
+    elsewhere = api.token("officer", sub="postal-officer-x", agency=commune(9))
+    assert api.call("POST", close, {}, token=elsewhere).status == 403
+    closed = api.call("POST", close, {"note": "Đã gọi điện cho người nhận"}, token=officer)
+    assert (closed.status, closed.body["open"]) == (200, False)
+    queue = api.call("GET", f"/v1/agencies/{agency}/postal-queue", token=officer).body
+    assert dossier_id not in {i["dossier_id"] for i in queue["items"]}

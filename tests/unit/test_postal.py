@@ -14,7 +14,7 @@ import pytest
 from chalicelib.domain.actions import ActOnDossier
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.dossier import Document, SubmitDossier
-from chalicelib.domain.errors import UpstreamUnavailableError, ValidationError
+from chalicelib.domain.errors import ForbiddenError, NotFoundError, UpstreamUnavailableError, ValidationError
 from chalicelib.domain.events import EventType
 from chalicelib.domain.lifecycle import Action
 from chalicelib.domain.shipments import DEFAULT_SERVICE_LEVELS, Address, ShipmentKind, ShipmentStatus
@@ -25,7 +25,7 @@ from chalicelib.services.submission import submit_dossier
 from chalicelib.store.sequences import SequenceCache
 from chalicelib.validation import validate
 from tests.fakes import FakeGateway, FakePostalPartner, InMemoryCatalogue, InMemoryTables, InMemoryUnitOfWork
-from tests.unit.test_actions import CITIZEN, COMMUNE, OFFICER, OWNER, vn
+from tests.unit.test_actions import CITIZEN, COMMUNE, OFFICER, OFFICER_ELSEWHERE, OTHER_COMMUNE, OWNER, vn
 from tests.unit.test_payments import FULL, PARTIAL
 
 CAL = WorkingCalendar()
@@ -34,7 +34,7 @@ HOME = Address("12 Lê Lợi", "19903", "46", "Nguyễn Văn An", "0912345678")
 
 class World:
     def __init__(self) -> None:
-        self.catalogue = InMemoryCatalogue([COMMUNE], [FULL, PARTIAL])
+        self.catalogue = InMemoryCatalogue([COMMUNE, OTHER_COMMUNE], [FULL, PARTIAL])
         self.tables = InMemoryTables()
         self.partner = FakePostalPartner(accepted_at=vn(2, 9))
         self.ids = (f"{n:032x}" for n in itertools.count(1))
@@ -252,3 +252,20 @@ def test_once_the_partner_is_down_the_rest_of_the_batch_fails_at_once(world: Wor
                                                new_id=world.new_id, calendar_for=lambda _: CAL,
                                                service_levels=DEFAULT_SERVICE_LEVELS, backoff_s=0)
     assert (failed, done) == ([], 1)  # back: the redelivered message asks for its pickup
+
+
+def test_an_officer_of_the_holding_agency_closes_a_postal_task_once(world: World) -> None:
+    dossier_id = ready(world, PARTIAL)
+    world.consume(dossier_id, vn(10, 10))
+    world.callback(dossier_id, "returned", vn(12, 10))
+    (task,) = world.dossier(dossier_id).postal_tasks
+    with pytest.raises(ForbiddenError):
+        postal.close_task(dossier_id, task.task_id, world.uow, actor=OFFICER_ELSEWHERE, now=vn(13))
+    with pytest.raises(NotFoundError):
+        postal.close_task(dossier_id, "0" * 32, world.uow, actor=OFFICER, now=vn(13))
+    closed = postal.close_task(dossier_id, task.task_id, world.uow, actor=OFFICER, now=vn(13), note="Đã gọi điện")
+    version = world.dossier(dossier_id).version
+    assert closed.open is False and world.dossier(dossier_id).postal_tasks[0].open is False
+    assert postal.close_task(dossier_id, task.task_id, world.uow, actor=OFFICER, now=vn(14)).open is False
+    assert world.dossier(dossier_id).version == version  # closing it again wrote nothing
+    assert world.tables.history[dossier_id][-1].action == "close_postal_task"
