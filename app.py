@@ -14,11 +14,13 @@ from chalicelib.handlers import (
     api_dev,
     api_dossiers,
     api_payments,
+    api_postal,
     api_reports,
     api_system,
     api_uploads,
     boundary,
     events,
+    postal_events,
     spreadsheet,
 )
 
@@ -35,5 +37,7 @@ app.register_blueprint(api_admin.bp)
 app.register_blueprint(api_admin_directives.bp)
 app.register_blueprint(api_uploads.bp)
 app.register_blueprint(events.bp)
+app.register_blueprint(api_postal.bp)  # the postal partners' callbacks, the postal work queue
+app.register_blueprint(postal_events.bp)  # the postal consumer
 if os.environ.get("DVC_STAGE", "local") == "local":
     app.register_blueprint(api_dev.bp)  # development tokens never exist outside the local stage

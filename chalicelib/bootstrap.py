@@ -24,6 +24,8 @@ from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
 from chalicelib.integrations.gateway_config import load_gateways
 from chalicelib.integrations.payment_gateway import GatewayName, PaymentGateway
+from chalicelib.integrations.postal_config import load_partners
+from chalicelib.integrations.postal_partner import HttpPostalPartner, PartnerConfig, PostalPartner, WebhookVerifier
 from chalicelib.services.ports import (
     Calendars,
     Catalogue,
@@ -32,6 +34,7 @@ from chalicelib.services.ports import (
     DossierReader,
     PaperFreeDaysStore,
     PaymentReader,
+    PostalQueue,
     UnitOfWork,
 )
 from chalicelib.settings import Settings
@@ -42,6 +45,7 @@ from chalicelib.store.dossiers import DynamoDossiers
 from chalicelib.store.models import bind_models
 from chalicelib.store.paper_free_days import PaperFreeDaysRepository
 from chalicelib.store.payments import DynamoPayments
+from chalicelib.store.postal import DynamoPostalQueue
 from chalicelib.store.sequences import SequenceCache
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
 
@@ -54,7 +58,8 @@ def utc_now() -> datetime:
 
 # Adapters a test may hand in (an in-memory fake for each; see tests/fakes.py); anything not given is built for real.
 SWAPPABLE = frozenset({"catalogue", "listings", "dossiers", "calendars", "counters", "publisher", "documents",
-                       "jwt_key", "unit_of_work", "paper_free_days", "payments", "payment_gateways"})
+                       "jwt_key", "unit_of_work", "paper_free_days", "payments", "payment_gateways",
+                       "postal_partner", "postal_webhooks", "postal_queue"})
 
 
 @dataclass
@@ -106,6 +111,28 @@ class Container:
     def targets(self) -> tuple[Target, ...]:
         """The province's targets (`chalicelib/seed/targets.json`, shipped with the code), parsed once."""
         return targets_from_data(json.loads(TARGETS_FILE.read_text(encoding="utf-8")))
+
+    @cached_property
+    def _postal_partners(self) -> tuple[str, dict[str, PartnerConfig]]:
+        """The postal partners, configured once per container: from the environment in the local stage, from the
+        Secrets Manager secret `dvc/{stage}/postal-partners` in deployed ones."""
+        return load_partners(os.environ, lambda: boto3.client("secretsmanager", region_name=self.settings.region))
+
+    @cached_property
+    def postal_partner(self) -> PostalPartner:
+        """The partner asked for shipments."""
+        shipping, partners = self._postal_partners
+        return HttpPostalPartner(partners[shipping])
+
+    @cached_property
+    def postal_webhooks(self) -> WebhookVerifier:
+        """Every partner's active webhook secrets (two while one is rotated out)."""
+        return WebhookVerifier({name: list(config.webhook_secrets) for name, config in self._postal_partners[1].items()})
+
+    @cached_property
+    def postal_queue(self) -> PostalQueue:
+        self._tables  # noqa: B018
+        return DynamoPostalQueue()
 
     @cached_property
     def dynamodb(self) -> Connection:

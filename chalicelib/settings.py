@@ -9,6 +9,7 @@ from datetime import time
 
 from chalicelib import topology
 from chalicelib.domain.calendar import DEFAULT_SAME_DAY_CUTOFF, Season, parse_office_hours
+from chalicelib.domain.shipments import DEFAULT_SERVICE_LEVELS, Route, parse_service_levels
 from chalicelib.domain.timeliness import INDEX_SUPPLEMENT_POLICY, RepeatedSupplementScope, SupplementPolicy
 
 DEFAULT_OFFICE_HOURS = "07:30-11:30,13:30-17:00"
@@ -34,6 +35,9 @@ class Settings:
     # The repeated-supplement rule of index 2.1 as the province configures it (the law leaves the exceptions to
     # it): `SUPPLEMENT_SCOPE`, `SUPPLEMENT_ALLOWED_REQUESTS`, `SUPPLEMENT_EXEMPT_PROCEDURES` (comma-separated codes).
     supplement_policy: SupplementPolicy = INDEX_SUPPLEMENT_POLICY
+    # J+n working days from a shipment's acceptance to its delivery, by route (`POSTAL_SERVICE_LEVELS`,
+    # e.g. `same_commune=1,same_province=2,other_province=4`)
+    postal_service_levels: dict[Route, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_LEVELS))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +62,7 @@ class Settings:
                 allowed_requests=int(env.get("SUPPLEMENT_ALLOWED_REQUESTS", str(INDEX_SUPPLEMENT_POLICY.allowed_requests))),
                 exempt_procedures=frozenset(c for c in env.get("SUPPLEMENT_EXEMPT_PROCEDURES", "").split(",") if c),
             ),
+            postal_service_levels=parse_service_levels(env.get("POSTAL_SERVICE_LEVELS", "")),
         )
 
     @property

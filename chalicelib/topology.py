@@ -43,14 +43,16 @@ BY_AGENCY = Index("by_agency", "agency_code", "submitted_at")  # an agency's wor
 BY_AGENCY_STATUS = Index("by_agency_status", "agency_status", "submitted_at")  # … filtered by status
 BY_DUE = Index("by_due", "due_agency", "due_at")  # sparse: open dossiers only, for the deadline watch
 BY_PENDING_PAYMENT = Index("by_pending_payment", "pending_gateway", "requested_at")  # sparse: for reconciliation
+BY_POSTAL = Index("by_postal", "postal_agency", "postal_due")  # sparse: shipments under way, postal tasks open
 
 DOSSIERS = TableSpec(
     logical="dossiers",
     attributes={
         "pk": "S", "sk": "S", "owner_id": "S", "submitted_at": "S", "agency_code": "S", "agency_status": "S",
         "due_agency": "S", "due_at": "S", "pending_gateway": "S", "requested_at": "S",
+        "postal_agency": "S", "postal_due": "S",
     },
-    indexes=(BY_OWNER, BY_AGENCY, BY_AGENCY_STATUS, BY_DUE, BY_PENDING_PAYMENT),
+    indexes=(BY_OWNER, BY_AGENCY, BY_AGENCY_STATUS, BY_DUE, BY_PENDING_PAYMENT, BY_POSTAL),
     stream_view="NEW_IMAGE",
     ttl_attribute="expires_at",
 )
@@ -81,7 +83,9 @@ RELAY_DLQ = QueueSpec(logical="relay-failures", retention_s=14 * 24 * 3600)
 # Where a scheduled run that failed all its attempts lands (the schedule's on-failure destination); a DLQ too.
 DEADLINE_WATCH_DLQ = QueueSpec(logical="deadline-watch-failures", retention_s=14 * 24 * 3600)
 RECONCILE_PAYMENTS_DLQ = QueueSpec(logical="reconcile-payments-failures", retention_s=14 * 24 * 3600)
-QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ, RECONCILE_PAYMENTS_DLQ)
+# The postal consumer calls the partner (retried with backoff inside): a message stays hidden past its attempts.
+POSTAL_QUEUE = QueueSpec(logical="postal", visibility_timeout_s=120)
+QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ, RECONCILE_PAYMENTS_DLQ, POSTAL_QUEUE)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,8 @@ def bus_name(stage: str) -> str:
 
 
 COUNTERS_RULE = RuleSpec(logical="dossier-events-to-counters", consumer=Consumer.COUNTERS, queue=COUNTERS_QUEUE)
-RULES: tuple[RuleSpec, ...] = (COUNTERS_RULE,)
+POSTAL_RULE = RuleSpec(logical="dossier-events-to-postal", consumer=Consumer.POSTAL, queue=POSTAL_QUEUE)
+RULES: tuple[RuleSpec, ...] = (COUNTERS_RULE, POSTAL_RULE)
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,9 @@ RELAY_MAPPING = StreamMapping(
 COUNTERS_MAPPING = QueueMapping(function="counters", queue=COUNTERS_QUEUE, batch_size=100, batching_window_s=1)
 
 STREAM_MAPPINGS: tuple[StreamMapping, ...] = (RELAY_MAPPING,)
-QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (COUNTERS_MAPPING,)
+# Small batches: each message may call the partner; no batching window, a pickup is asked for at once.
+POSTAL_MAPPING = QueueMapping(function="postal", queue=POSTAL_QUEUE, batch_size=10, batching_window_s=0)
+QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (COUNTERS_MAPPING, POSTAL_MAPPING)
 
 
 @dataclass(frozen=True)
@@ -217,4 +224,6 @@ class SecretSpec:
 # The payment gateways' merchant codes and keys (VNPay, the national payment platform): see
 # `chalicelib/integrations/gateway_config.py` for its JSON shape.
 PAYMENT_GATEWAYS_SECRET = SecretSpec("payment-gateways")
-SECRETS: tuple[SecretSpec, ...] = (PAYMENT_GATEWAYS_SECRET,)
+# The postal partners' API endpoints, tokens and webhook secrets: see `chalicelib/integrations/postal_config.py`.
+POSTAL_PARTNERS_SECRET = SecretSpec("postal-partners")
+SECRETS: tuple[SecretSpec, ...] = (PAYMENT_GATEWAYS_SECRET, POSTAL_PARTNERS_SECRET)

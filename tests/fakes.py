@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.domain.calendar import DAY_OFF, WORKING_DAY, DeclaredDay, WorkingCalendar
@@ -45,6 +45,7 @@ from chalicelib.domain.payments import (
 from chalicelib.integrations.documents import PresignedUpload, StoredObject
 from chalicelib.integrations.event_bus import OutgoingEvent
 from chalicelib.integrations.payment_gateway import MalformedCallbackError, SignatureError
+from chalicelib.integrations.postal_partner import ShipmentOrder, ShipmentReceipt
 from chalicelib.services.ports import Cursor, Page
 from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
 from chalicelib.validation import validate
@@ -94,6 +95,7 @@ class InMemoryTables:
     remembered: dict[tuple[str, str], RememberedResponse] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)  # by txn_ref, at their versions
     receipts: set[tuple[str, str]] = field(default_factory=set)  # (dossier id, receipt number)
+    callbacks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (partner, webhook id) → record
     commits: int = 0
 
 
@@ -280,6 +282,17 @@ class InMemoryUnitOfWork:
         self._checks.append(unused)
         self._staged.append(lambda: self.tables.remembered.__setitem__((owner_id, key), response))
 
+    def record_callback(self, partner: str, webhook_id: str, *, result: str, code: str, now: datetime,
+                        body: dict[str, Any] | None = None) -> None:
+        key = (partner, webhook_id)
+
+        def absent() -> None:
+            if key in self.tables.callbacks:
+                raise AlreadyRecordedError("this callback was applied before")
+        self._checks.append(absent)
+        record = {"result": result, "code": code, "at": now, "body": body}
+        self._staged.append(lambda: self.tables.callbacks.__setitem__(key, record))
+
     def commit(self) -> None:
         checks, staged, self._checks, self._staged = self._checks, self._staged, [], []
         if self._sequence_check is not None:  # after the key's: a used key is a replay, whatever the number
@@ -460,3 +473,39 @@ def fake_adapters(catalogue: InMemoryCatalogue, tables: InMemoryTables | None = 
         "payment_gateways": {GatewayName.VNPAY: FakeGateway(GatewayName.VNPAY),
                              GatewayName.PAYGOV: FakeGateway(GatewayName.PAYGOV)},
     }
+
+
+class FakePostalPartner:
+    """A postal partner in memory: one shipment per order number (asking twice answers the first waybill), accepted
+    at `accepted_at`; `unavailable` calls fail as a partner that does not answer would."""
+
+    def __init__(self, name: str = "vnpost", accepted_at: datetime | None = None) -> None:
+        self.name = name
+        self.accepted_at = accepted_at
+        self.orders: dict[str, ShipmentOrder] = {}
+        self.receipts: dict[str, ShipmentReceipt] = {}
+        self.cancelled: list[str] = []
+        self.calls = 0
+        self.unavailable = 0
+
+    def _answer(self) -> None:
+        self.calls += 1
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            raise UpstreamUnavailableError("the postal partner does not answer")
+
+    def create(self, order: ShipmentOrder) -> ShipmentReceipt:
+        self._answer()
+        if order.shipment_id not in self.receipts:
+            self.orders[order.shipment_id] = order
+            self.receipts[order.shipment_id] = ShipmentReceipt(
+                order.shipment_id, f"VN{len(self.receipts) + 1:09d}", self.accepted_at or datetime.now(UTC))
+        return self.receipts[order.shipment_id]
+
+    def cancel(self, shipment_id: str) -> None:
+        self._answer()
+        self.cancelled.append(shipment_id)
+
+    def status(self, shipment_id: str) -> ShipmentReceipt | None:
+        self._answer()
+        return self.receipts.get(shipment_id)

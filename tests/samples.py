@@ -23,7 +23,7 @@ def nth_event_id(n: int) -> str:
 
 # Payload fields whose schema wants more than any string: agency codes (the counters build keys from them).
 SHAPED: dict[str, Any] = {"from_agency": "T46.X01", "to_agency": "T46.X02", "gateway": "vnpay", "via": "online",
-                          "method": "online"}
+                          "method": "online", "shipment_id": f"{DOSSIER_ID}-P1", "partner": "vnpost"}
 
 
 def _plain(kind: Any) -> Any:

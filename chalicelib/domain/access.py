@@ -86,9 +86,13 @@ def authorise_online_payment(actor: Actor, dossier: Dossier) -> None:
 
 def authorise_desk_payment(actor: Actor, dossier: Dossier) -> None:
     """An officer of the agency holding the dossier records money taken at its desk."""
+    _require_holding_officer(actor, dossier,
+                             "Chỉ cán bộ được ghi nhận thanh toán tại quầy. (Only officers record desk payments.)")
+
+
+def _require_holding_officer(actor: Actor, dossier: Dossier, only_officers: str) -> None:
     if actor.role != Role.OFFICER:
-        raise ForbiddenError("Chỉ cán bộ được ghi nhận thanh toán tại quầy. (Only officers record desk payments.)",
-                             code="OFFICER_ACTION")
+        raise ForbiddenError(only_officers, code="OFFICER_ACTION")
     if actor.agency_code != dossier.agency_code:
         raise ForbiddenError("Hồ sơ không thuộc cơ quan của bạn. (The dossier is held by another agency.)",
                              code="AGENCY_OUT_OF_SCOPE", details={"holder_agency": dossier.agency_code})
@@ -117,3 +121,8 @@ def require_agency_scope(actor: Actor, agency: Agency, what: tuple[str, str]) ->
 def sees_internal_notes(actor: Actor) -> bool:
     """Applicants do not see officers' internal notes, officers' ids or request ids in a dossier's history."""
     return not is_applicant(actor)
+
+
+def authorise_postal_task(actor: Actor, dossier: Dossier) -> None:
+    """An officer of the agency holding the dossier sees to its postal tasks (a failed or returned shipment)."""
+    _require_holding_officer(actor, dossier, "Chỉ cán bộ được xử lý việc bưu chính. (Only officers see to postal tasks.)")

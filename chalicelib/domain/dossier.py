@@ -12,6 +12,7 @@ from .codes import dossier_code
 from .errors import RuleViolationError
 from .events import DomainEvent, DossierChanged, DossierSubmitted, EventType
 from .history import Actor
+from .shipments import Address, Shipment
 from .vocabulary import ApplicantKind, Channel, OnlineForm, ResultDelivery, Status
 
 RECEIVED_AT_INTAKE = frozenset({Channel.DIRECT, Channel.ONLINE_ASSISTED, Channel.POSTAL})
@@ -55,6 +56,26 @@ class SubmitDossier:
     applicant: Applicant
     documents: tuple[Document, ...]
     result_delivery: ResultDelivery
+    pickup_address: Address | None = None  # channel postal: the postal service fetches the paper dossier here
+    delivery_address: Address | None = None  # result_delivery post: the result is delivered here
+
+    @property
+    def awaits_pickup(self) -> bool:
+        return self.channel == Channel.POSTAL and self.pickup_address is not None
+
+
+@dataclass
+class PostalTask:
+    """Something about a shipment an officer must see to: a failed delivery, a parcel returned to sender, a partner's
+    report that can never apply. Open until the shipment is delivered or an officer closes it."""
+
+    task_id: str
+    shipment_id: str
+    kind: str  # failed | returned | unapplicable
+    code: str  # the stable code of what happened
+    at: datetime
+    note: str | None = None
+    open: bool = True
 
 
 @dataclass
@@ -110,6 +131,10 @@ class Dossier:
     fees_charged: int = 0  # VND charged so far: at filing (full online) and by each officer's request for fees
     pending_txn_ref: str | None = None  # the online payment awaiting its gateway's verdict, if any
     payments_made: int = 0  # payments recorded against the dossier, online or at the desk: numbers their references
+    pickup_address: Address | None = None
+    delivery_address: Address | None = None
+    shipments: list[Shipment] = field(default_factory=list)
+    postal_tasks: list[PostalTask] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
 
     @property
@@ -214,7 +239,10 @@ def submit(
     officer receives the dossier.
     """
     check_admissible(cmd, procedure, agency, business_date(now))
-    status = Status.RECEIVED if cmd.channel in RECEIVED_AT_INTAKE else Status.REGISTERED
+    # a postal filing with a pickup address waits for the postal service to bring the paper dossier to the desk: it is
+    # received (the clock starts) when the pickup is delivered there; without one it was handed in at a post office
+    received = cmd.channel in RECEIVED_AT_INTAKE and not cmd.awaits_pickup
+    status = Status.RECEIVED if received else Status.REGISTERED
     dossier = Dossier(
         id=dossier_id,
         code=dossier_code(agency.code, business_date(now), sequence),
@@ -235,6 +263,8 @@ def submit(
         fees_total=procedure.fees_for(cmd.applicant.kind, online=cmd.channel.is_online),
         legal_days=procedure.processing_time.working_days or 0,
         processing_time=procedure.processing_time,
+        pickup_address=cmd.pickup_address,
+        delivery_address=cmd.delivery_address,
     )
     if charged_at_filing(procedure, cmd.channel):
         dossier.fees_charged = dossier.fees_total

@@ -23,8 +23,12 @@ from .metrics import (
     RECEIVED,
     RESULT,
     RESULT_DIGITISED,
+    SHIPMENT_DELIVERED,
+    SHIPMENT_REQUESTED,
+    SHIPMENT_RETURNED,
     Count,
 )
+from .shipments import Route, ShipmentKind
 from .vocabulary import ApplicantKind, Rating, ResultDelivery
 
 
@@ -61,6 +65,11 @@ class EventType:
     PAYMENT_SUCCEEDED = "PaymentSucceeded"
     PAYMENT_FAILED = "PaymentFailed"
     DESK_PAYMENT_RECORDED = "DeskPaymentRecorded"
+    SHIPMENT_REQUESTED = "ShipmentRequested"
+    SHIPMENT_PICKED_UP = "ShipmentPickedUp"
+    SHIPMENT_DELIVERED = "ShipmentDelivered"
+    SHIPMENT_FAILED = "ShipmentFailed"
+    SHIPMENT_RETURNED = "ShipmentReturned"
 
 
 # --- payloads: what each event type says beyond its dossier reference, typed ---------------------------------
@@ -206,6 +215,33 @@ class PaymentMade(Payload):
     first_online_payment: bool  # the dossier's first successful online payment: it counts as paid online once
 
 
+@dataclass(frozen=True)
+class ShipmentNote(Payload):
+    """A postal shipment of the dossier moved: the dossier picked up, or the result sent back (`kind` pickup |
+    return). No address or name: those stay in the dossier item."""
+
+    shipment_id: str
+    kind: ShipmentKind
+    partner: str
+
+
+@dataclass(frozen=True)
+class ShipmentOrdered(Payload):
+    shipment_id: str
+    kind: ShipmentKind
+    partner: str
+    route: Route
+    expected_by: date  # J+n working days from acceptance
+
+
+@dataclass(frozen=True)
+class ShipmentArrival(Payload):
+    shipment_id: str
+    kind: ShipmentKind
+    partner: str
+    late: bool  # delivered after its J+n day
+
+
 # --- the registry ----------------------------------------------------------------------------------------------
 
 
@@ -223,6 +259,7 @@ class Consumer(str, Enum):
 
     COUNTERS = "counters"
     NOTIFICATIONS = "notifications"
+    POSTAL = "postal"  # asks the postal partner for pickups and returns (`ROUTED_TO` below)
 
 
 @dataclass(frozen=True)
@@ -242,6 +279,7 @@ class EventSpec:
         handled = {Consumer.COUNTERS} if self.counts else set()
         if self.notify is not Notify.NOBODY:
             handled.add(Consumer.NOTIFICATIONS)
+        handled.update(consumer for consumer, types in ROUTED_TO.items() if self.name in types)
         return frozenset(handled)
 
 
@@ -291,7 +329,24 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_T.PAYMENT_FAILED, PaymentAttempt, "payment-failed.v1.json", (), _APPLICANT),
     EventSpec(_T.DESK_PAYMENT_RECORDED, PaymentMade, "desk-payment-recorded.v1.json", (_C(PAYMENT, via="via"),),
               _APPLICANT),
+    # the postal service: a shipment asked for, picked up, delivered (late against J+n or not), failed, returned
+    EventSpec(_T.SHIPMENT_REQUESTED, ShipmentOrdered, "shipment-requested.v1.json",
+              (_C(SHIPMENT_REQUESTED, kind="kind"),), _APPLICANT),
+    EventSpec(_T.SHIPMENT_PICKED_UP, ShipmentNote, "shipment-picked-up.v1.json", (), _APPLICANT),
+    EventSpec(_T.SHIPMENT_DELIVERED, ShipmentArrival, "shipment-delivered.v1.json",
+              (_C(SHIPMENT_DELIVERED, kind="kind", late="late"),), _NOBODY),
+    # a failed attempt tells the applicant and is not counted: one reported after its delivery is only recorded, so a
+    # count of them would depend on the order the partner's callbacks arrive in
+    EventSpec(_T.SHIPMENT_FAILED, ShipmentNote, "shipment-failed.v1.json", (), _APPLICANT),
+    EventSpec(_T.SHIPMENT_RETURNED, ShipmentNote, "shipment-returned.v1.json", (_C(SHIPMENT_RETURNED, kind="kind"),),
+              _OFFICERS),
 )
+ROUTED_TO: dict[Consumer, frozenset[str]] = {
+    # what may need a shipment: a postal filing (pickup), a result ready, a payment (a full-online result goes by post
+    # once paid online), a withdrawal (the pickup is cancelled)
+    Consumer.POSTAL: frozenset({_T.DOSSIER_SUBMITTED, _T.RESULT_READY, _T.PAYMENT_SUCCEEDED, _T.DOSSIER_WITHDRAWN}),
+}
+"""Consumers that react to event types for what they are, not for their counts or whom they tell."""
 _BY_NAME: dict[str, EventSpec] = {spec.name: spec for spec in EVENTS}
 
 

@@ -27,12 +27,15 @@ from .metrics import (
     PERIOD_CLOSED,
     RATED,
     RECEIVED,
+    SHIPMENT_DELIVERED,
+    SHIPMENT_REQUESTED,
+    SHIPMENT_RETURNED,
     UNFINISHED,
     Metric,
     label_value,
 )
 from .timeliness import is_late, judge
-from .vocabulary import INTERNAL_FILERS, Channel, OnlineForm, Rating
+from .vocabulary import INTERNAL_FILERS, Channel, OnlineForm, Rating, ResultDelivery
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,55 @@ def payment_figures(metrics: Mapping[str, int]) -> PaymentFigures:
         elif metric.name == FEE_BEARING:
             fee_bearing += value
     return PaymentFigures(online, total, paid_dossiers, fee_bearing, len(procedures), requested)
+
+
+# --- the postal service ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostalFigures:
+    """The postal channel: dossiers received by post (channel 3: picked up, or handed in at a post office), results
+    returned by post, shipments asked for and delivered by kind, deliveries late against their J+n day, and parcels
+    returned to sender. Each is the same whatever order the partner's callbacks came in."""
+
+    received_by_post: int
+    results_returned_by_post: int
+    shipments_requested: dict[str, int]
+    deliveries: dict[str, int]
+    deliveries_late: int
+    returned_to_sender: int
+
+    @property
+    def late_share(self) -> Ratio:
+        return Ratio(self.deliveries_late, sum(self.deliveries.values()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received_by_post": self.received_by_post, "results_returned_by_post": self.results_returned_by_post,
+            "shipments_requested": self.shipments_requested, "deliveries": self.deliveries,
+            "deliveries_late": self.deliveries_late, "returned_to_sender": self.returned_to_sender,
+            "late_share": self.late_share.as_dict(),
+        }
+
+
+def postal_figures(metrics: Mapping[str, int]) -> PostalFigures:
+    received = returned = late = sent_back = 0
+    requested = {"pickup": 0, "return": 0}
+    delivered = {"pickup": 0, "return": 0}
+    for metric, value in parsed(metrics):
+        kind = metric.label("kind") or ""
+        if metric.name == RECEIVED and metric.label("channel") == Channel.POSTAL.value:
+            received += value
+        elif metric.name == "returned" and metric.label("via") == ResultDelivery.POST.value:
+            returned += value
+        elif metric.name == SHIPMENT_REQUESTED and kind in requested:
+            requested[kind] += value
+        elif metric.name == SHIPMENT_DELIVERED and kind in delivered:
+            delivered[kind] += value
+            late += value if metric.label("late") == "true" else 0
+        elif metric.name == SHIPMENT_RETURNED:
+            sent_back += value
+    return PostalFigures(received, returned, requested, delivered, late, sent_back)
 
 
 # --- index 2.1: the on-time share ------------------------------------------------------------------------------

@@ -21,12 +21,17 @@ PAYMENT_REQUESTED = "payment_requested"  # labelled gateway: online payments ask
 FEE_BEARING = "fee_bearing"  # a dossier filed with non-zero fees: the denominator of index 3.6
 PAYMENT_METRICS = frozenset({PAYMENT, PAID_ONLINE_DOSSIER, PAID_ONLINE_PROCEDURE, PAYMENT_REQUESTED, FEE_BEARING})
 """Read by the report's payment figures, not among its lifecycle counts."""
+SHIPMENT_REQUESTED = "shipment_requested"  # labelled kind (pickup | return): shipments asked of the postal partner
+SHIPMENT_DELIVERED = "shipment_delivered"  # labelled kind and late (after its J+n day)
+SHIPMENT_RETURNED = "shipment_returned"  # labelled kind: returned to sender
+POSTAL_METRICS = frozenset({SHIPMENT_REQUESTED, SHIPMENT_DELIVERED, SHIPMENT_RETURNED})
+"""Read by the report's postal figures, not among its lifecycle counts."""
 FILED_ONLINE_PROCEDURE = "filed_online"  # labelled procedure: an online service with a counter > 0 received a dossier
 RESULT = "result"  # labelled electronic (true | false): results made (index 4.1)
 RESULT_DIGITISED = "result_digitised"  # results of dossiers whose every component is a file (index 4.2)
 INDEX_METRICS = frozenset({FILED_ONLINE_PROCEDURE, RESULT, RESULT_DIGITISED})
 """Read by the national index's items (`domain/index766.py`), not among the lifecycle counts."""
-NOT_LIFECYCLE = PAYMENT_METRICS | INDEX_METRICS
+NOT_LIFECYCLE = PAYMENT_METRICS | INDEX_METRICS | POSTAL_METRICS
 
 
 @dataclass(frozen=True, order=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache
@@ -26,6 +26,8 @@ def encode(value: Any) -> Any:
     """`value` as JSON-able data."""
     if isinstance(value, datetime):
         return iso_utc(value)
+    if isinstance(value, date):  # a business day (a shipment's J+n day)
+        return value.isoformat()
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -66,6 +68,8 @@ def decode(hint: Any, value: Any) -> Any:
         return frozenset(decode(inner, item) for item in value)
     if hint is datetime:
         return datetime.fromisoformat(value)
+    if hint is date:
+        return date.fromisoformat(value)
     if isinstance(hint, type) and issubclass(hint, Enum):
         return hint(value)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):

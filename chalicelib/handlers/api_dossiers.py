@@ -7,12 +7,14 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib.bootstrap import container
+from chalicelib.communes import is_commune_of
 from chalicelib.domain import access
 from chalicelib.domain.actions import ActOnDossier
 from chalicelib.domain.dossier import Applicant, Document, DocumentFile, SubmitDossier
-from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.errors import NotFoundError, ValidationError
 from chalicelib.domain.idempotency import request_hash
 from chalicelib.domain.lifecycle import Action
+from chalicelib.domain.shipments import Address
 from chalicelib.domain.vocabulary import ApplicantKind, Channel, ResultDelivery
 from chalicelib.handlers.http import (
     RouteDoc,
@@ -33,6 +35,22 @@ from chalicelib.services.submission import submit_dossier
 
 bp = Blueprint(__name__)
 
+def _address(body: dict[str, Any], name: str) -> Address | None:
+    """An address of the body, its commune checked against its province (the national list)."""
+    data = body.get(name)
+    if data is None:
+        return None
+    if not is_commune_of(data["province_code"], data["commune_code"]):
+        raise ValidationError(
+            f"Mã xã/phường {data['commune_code']} không thuộc tỉnh/thành phố {data['province_code']}. "
+            "(The commune is not in that province, or a code is unknown.)",
+            code="ADDRESS_INVALID", details={"field": name},
+        )
+    return Address(street=data["street"].strip(), commune_code=data["commune_code"],
+                   province_code=data["province_code"], recipient_name=data["recipient_name"].strip(),
+                   phone=data["phone"])
+
+
 def _command(body: dict[str, Any], owner_id: str) -> SubmitDossier:
     applicant = body["applicant"]
     return SubmitDossier(
@@ -51,6 +69,8 @@ def _command(body: dict[str, Any], owner_id: str) -> SubmitDossier:
             Document(d["type"], d["name"], DocumentFile(**d["file"]) if "file" in d else None) for d in body["documents"]
         ),
         result_delivery=ResultDelivery(body["result_delivery"]),
+        pickup_address=_address(body, "pickup_address"),
+        delivery_address=_address(body, "delivery_address"),
     )
 
 

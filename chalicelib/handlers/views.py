@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.domain import access
 from chalicelib.domain.calendar import business_date
-from chalicelib.domain.dossier import Dossier
+from chalicelib.domain.dossier import Dossier, PostalTask
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
 from chalicelib.domain.lifecycle import Action, allowed_actions
@@ -62,7 +62,32 @@ def dossier_view(dossier: Dossier, now: datetime, viewer: Actor | None = None) -
         "fees_due": dossier.fees_due,
         "allowed_actions": _next_actions(dossier, now, kind),
         "version": dossier.version,
+        "pickup_address": record["pickup_address"],
+        "delivery_address": record["delivery_address"],
+        "shipments": shipments_view(dossier, now),
     }
+
+
+def shipments_view(dossier: Dossier, now: datetime) -> list[dict[str, Any]]:
+    """The dossier's postal shipments, oldest first; `overdue`: under way past its J+n day."""
+    today = business_date(now)
+    return [{"shipment_id": s.shipment_id, "kind": s.kind.value, "waybill": s.waybill, "status": s.status.value,
+             "expected_by": s.expected_by.isoformat(), "overdue": s.overdue(today)} for s in dossier.shipments]
+
+
+def postal_queue_view(agency_code: str, dossiers: list[Dossier], now: datetime) -> dict[str, Any]:
+    """An agency's postal work: each dossier's shipments and its open postal tasks."""
+    today = business_date(now)
+    return {"agency_code": agency_code, "items": [
+        {"dossier_id": d.id, "code": d.code, "status": d.status.value, "shipments": shipments_view(d, now),
+         "overdue": any(s.overdue(today) for s in d.shipments),
+         "tasks": [postal_task_view(t) for t in d.postal_tasks if t.open]}
+        for d in dossiers]}
+
+
+def postal_task_view(task: PostalTask) -> dict[str, Any]:
+    return {"task_id": task.task_id, "shipment_id": task.shipment_id, "kind": task.kind, "code": task.code,
+            "at": iso_utc(task.at), "note": task.note, "open": task.open}
 
 
 def history_view(dossier_id: str, entries: list[HistoryEntry], viewer: Actor) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from chalicelib.domain.kpi import (
     months_of_period,
     on_time_figures,
     payment_figures,
+    postal_figures,
 )
 from chalicelib.domain.vocabulary import Status
 from chalicelib.services.ports import Catalogue, Counters, Cursor, DossierReader, Page
@@ -100,6 +101,7 @@ def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue
         "on_time_share": on_time.share.as_dict(),
         "finished_on_time_share": lifecycle.finished_on_time_share.as_dict(),
         "payments": payment_figures(metrics).as_dict(),
+        "postal": postal_figures(metrics).as_dict(),
     }
 
 

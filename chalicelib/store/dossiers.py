@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.events import DomainEvent, from_detail, iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
+from chalicelib.domain.postal import attention
 from chalicelib.domain.records import from_record, to_record
 from chalicelib.store.errors import storage_errors
 from chalicelib.store.models import DossierModel, HistoryModel, OutboxModel
@@ -33,6 +34,7 @@ def dossier_values(dossier: Dossier) -> dict[str, Any]:
     of the indexes. Its version is the writer's to set (`unit_of_work`)."""
     record = to_record(dossier, leave_out=TRANSIENT)
     record["dossier_id"] = record.pop("id")
+    postal_due = attention(dossier)
     return {
         "pk": dossier_pk(dossier.id),
         "sk": "DOSSIER",
@@ -40,6 +42,8 @@ def dossier_values(dossier: Dossier) -> dict[str, Any]:
         "status_code": dossier.status.national_code,
         "agency_status": f"{dossier.agency_code}#{dossier.status.value}",
         "due_agency": dossier.agency_code if dossier.is_open and dossier.due_at else None,
+        "postal_agency": dossier.agency_code if postal_due else None,
+        "postal_due": postal_due,
     }
 
 

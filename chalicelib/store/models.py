@@ -9,6 +9,8 @@ Item layout (`pk`, `sk`):
              IDEMPOTENCY#{owner}#{key} / IDEMPOTENCY  a remembered response for an Idempotency-Key
              DOSSIER#{id} / PAYMENT#{txn_ref}  a payment, online or at the desk, versioned
              DOSSIER#{id} / RECEIPT#{number}   the one receipt of a payment that took money
+             POSTAL#{partner}#{webhook id} / CALLBACK  a partner's callback, once
+             POSTAL_UNMATCHED#{partner} / {at}#{webhook id}  a callback that named no shipment of ours, kept
   catalogue  AGENCY#{code} / AGENCY, PROCEDURE#{code} / PROCEDURE
              AGENCIES / AGENCY#{code}          lists every agency, whole (the deadline watch, the agency tree; no scans)
              PROCEDURES / PROCEDURE#{code}     lists every procedure, whole, with its folded name (the app's catalogue)
@@ -71,6 +73,15 @@ class DueIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped
     due_at = UnicodeAttribute(range_key=True)
 
 
+class PostalIndex(GlobalSecondaryIndex["DossierModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = topology.BY_POSTAL.name
+        projection = AllProjection()
+
+    postal_agency = UnicodeAttribute(hash_key=True)
+    postal_due = UnicodeAttribute(range_key=True)
+
+
 class DossierModel(Model):
     class Meta:
         table_name = topology.DOSSIERS.physical("local")
@@ -120,7 +131,14 @@ class DossierModel(Model):
     fees_charged = NumberAttribute(default=0)
     pending_txn_ref = UnicodeAttribute(null=True)
     payments_made = NumberAttribute(default=0)
+    pickup_address = JSONAttribute(null=True)  # personal data, like `applicant`
+    delivery_address = JSONAttribute(null=True)
+    shipments = JSONAttribute(default=list)
+    postal_tasks = JSONAttribute(default=list)
+    postal_agency = UnicodeAttribute(null=True)  # set only while a shipment is under way or a task open: sparse index
+    postal_due = UnicodeAttribute(null=True)
     version = VersionAttribute()
+    by_postal = PostalIndex()
     by_owner = OwnerIndex()
     by_agency = AgencyIndex()
     by_agency_status = AgencyStatusIndex()
@@ -177,6 +195,24 @@ class ReceiptModel(Model):
     txn_ref = UnicodeAttribute()
     amount = NumberAttribute()
     issued_at = UnicodeAttribute()
+
+
+class PostalCallbackModel(Model):
+    """A partner's callback, by its `webhook-id`: written with the change it made (condition: not there yet), so a
+    redelivery changes nothing. One that could never apply to any dossier is kept (no expiry) for an officer."""
+
+    class Meta:
+        table_name = topology.DOSSIERS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="CALLBACK")
+    kind = UnicodeAttribute(default="postal_callback")
+    partner = UnicodeAttribute()
+    result = UnicodeAttribute()
+    code = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    body = JSONAttribute(null=True)  # kept only for a callback no dossier could take (the partner's data, no names)
+    expires_at = NumberAttribute(null=True)
 
 
 class HistoryModel(Model):
@@ -273,6 +309,7 @@ _TABLE_OF: dict[type[Model], topology.TableSpec] = {
     IdempotencyModel: topology.DOSSIERS,
     PaymentModel: topology.DOSSIERS,
     ReceiptModel: topology.DOSSIERS,
+    PostalCallbackModel: topology.DOSSIERS,
     CatalogueModel: topology.CATALOGUE,
     CounterModel: topology.COUNTERS,
     AppliedEventModel: topology.COUNTERS,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -29,7 +29,7 @@ from chalicelib.domain.errors import (
     TransactionConflictError,
     VersionConflictError,
 )
-from chalicelib.domain.events import DomainEvent
+from chalicelib.domain.events import DomainEvent, iso_utc
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.idempotency import IDEMPOTENCY_TTL, RememberedResponse
 from chalicelib.domain.payments import Payment
@@ -43,10 +43,15 @@ from chalicelib.store.models import (
     IdempotencyModel,
     OutboxModel,
     PaymentModel,
+    PostalCallbackModel,
     ReceiptModel,
     SequenceModel,
 )
+from chalicelib.store.postal import unmatched_pk
 from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
+
+CALLBACK_TTL = timedelta(days=30)
+"""How long a partner's `webhook-id` is remembered: partners retry for hours or days, never for weeks."""
 
 
 @dataclass
@@ -150,6 +155,21 @@ class DynamoUnitOfWork:
         values = {**dossier_items.outbox_values(dossier_id, 0, 0, event), "sk": f"OUTBOX#WATCH#{key}"}
         self._writes.append(_Write("watch", transact.put(OutboxModel, values, OutboxModel.sk.does_not_exist())))
 
+    def record_callback(self, partner: str, webhook_id: str, *, result: str, code: str, now: datetime,
+                        body: dict[str, Any] | None = None) -> None:
+        """A partner's callback, once per `webhook-id` (a second commit with it fails `AlreadyRecordedError`); kept
+        `CALLBACK_TTL` for deduplication. One with a `body` (it named no shipment of ours) is also listed, for good,
+        under the partner for an administrator (`store.postal.DynamoPostalQueue.unmatched`)."""
+        received = iso_utc(now)
+        once = {"pk": f"POSTAL#{partner}#{webhook_id}", "sk": "CALLBACK", "partner": partner, "result": result,
+                "code": code, "received_at": received, "expires_at": int((now + CALLBACK_TTL).timestamp())}
+        self._writes.append(_Write("callback", transact.put(PostalCallbackModel, once,
+                                                            PostalCallbackModel.pk.does_not_exist())))
+        if body is not None:
+            kept = {"pk": unmatched_pk(partner), "sk": f"{received}#{webhook_id}", "partner": partner,
+                    "result": result, "code": code, "received_at": received, "body": body}
+            self._writes.append(_Write("unmatched", transact.put(PostalCallbackModel, kept)))
+
     def _record_history_and_events(self, dossier: Dossier, entry: HistoryEntry) -> None:
         self._writes.append(_Write("history", transact.put(HistoryModel, dossier_items.history_values(dossier.id, entry))))
         for position, event in enumerate(dossier.events):
@@ -193,6 +213,8 @@ class DynamoUnitOfWork:
                 raise SequenceTakenError("the dossier number was taken meanwhile") from exc
             if "watch" in failed:
                 raise AlreadyRecordedError("this warning was recorded before") from exc
+            if "callback" in failed:
+                raise AlreadyRecordedError("this callback was applied before") from exc
             if "receipt" in failed:
                 raise AlreadyRecordedError("a receipt of this number was issued before") from exc
             if "payment" in failed:

@@ -20,6 +20,7 @@ import boto3
 from chalicelib import topology
 from infra.local.event_sources import QueuePoller, StreamPoller
 from infra.local.payment_sandbox import PaymentSandbox, sandbox_environment, start_payment_sandbox
+from infra.local.postal_sandbox import PostalSandbox, start_postal_sandbox
 from infra.local.processes import ROOT, ManagedProcess, free_port, start_dynamodb_local, start_moto
 from infra.provision import Provisioned, provision
 
@@ -37,10 +38,13 @@ class StackConfig:
     province_code: int = int(os.environ.get("PROVINCE_CODE", "46"))
     run_event_sources: bool = True
     sqs_retry_delay_s: int = 1
+    postal_auto: bool = True  # the postal simulator walks each new shipment to delivery (tests drive it themselves)
+    postal_port: int = 8400  # the postal simulator (its API and its controls)
 
     @classmethod
     def for_tests(cls) -> StackConfig:
-        return cls(api_port=free_port(), dynamodb_port=free_port(), moto_port=free_port(), data_dir=None)
+        return cls(api_port=free_port(), dynamodb_port=free_port(), moto_port=free_port(), data_dir=None,
+                   postal_auto=False, postal_port=free_port())
 
 
 def stage_environment(stage: str = STAGE) -> dict[str, str]:
@@ -61,6 +65,7 @@ class LocalStack:
     _http_thread: threading.Thread | None = None
     payments: PaymentSandbox | None = None  # the VNPay and PayGov simulators, with the API
     _payments_port: int = 0
+    postal: PostalSandbox | None = None  # the postal partner's simulator, with the API
 
     @property
     def api_url(self) -> str:
@@ -102,6 +107,7 @@ class LocalStack:
         if cfg.api_port is not None:  # before the container reads its gateways' URLs; the sandbox starts after the API
             self._payments_port = free_port()
             os.environ.update(sandbox_environment(self.api_url, self._payments_port))
+            os.environ["POSTAL_API_URL"] = f"http://127.0.0.1:{cfg.postal_port}"
         self.resources = provision(
             STAGE, dynamodb=self.client("dynamodb"), sqs=self.client("sqs"), events=self.client("events"),
             s3=self.client("s3"),
@@ -115,6 +121,7 @@ class LocalStack:
         if cfg.api_port is not None:
             self.start_http()
             self.start_payment_sandbox()
+            self.start_postal_sandbox()
 
     def start_event_sources(self) -> None:
         from app import app
@@ -172,7 +179,17 @@ class LocalStack:
 
         self.payments = start_payment_sandbox(self.api_url, *local_configs(os.environ), port=self._payments_port)
 
+    def start_postal_sandbox(self) -> None:
+        from chalicelib.integrations.postal_config import local_partners
+
+        shipping, partners = local_partners(os.environ)
+        config = partners[shipping]
+        self.postal = start_postal_sandbox(self.api_url, shipping, config.webhook_secrets[0], config.token,
+                                           port=self.config.postal_port, auto=self.config.postal_auto)
+
     def stop(self) -> None:
+        if self.postal is not None:
+            self.postal.stop()
         if self.payments is not None:
             self.payments.stop()
         for poller in self.pollers:
@@ -202,6 +219,7 @@ def main() -> None:
         f"  DynamoDB Local  http://127.0.0.1:{config.dynamodb_port}   data: {config.data_dir or 'in memory'}\n"
         f"  moto server     http://127.0.0.1:{config.moto_port}   (EventBridge, SQS, SNS, SES, S3)\n"
         f"  payment sandbox {stack.payments.base_url if stack.payments else '-'}   (VNPay and PayGov simulators)\n"
+        f"  postal sandbox  {stack.postal.base_url if stack.postal else '-'}   (the postal partner's simulator)\n"
         f"  logs            {config.log_dir}\n"
         "Ctrl-C stops everything.",
         flush=True,

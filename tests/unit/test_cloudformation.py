@@ -14,11 +14,11 @@ from infra import cloudformation as cfn
 from infra.local.processes import ROOT
 
 STAGE = "dev"
-CHALICE_IDS = {"Relay", "Counters", "DeadlineWatch", "ReconcilePayments", "APIHandler", "DefaultRole", "RestAPI"}
+CHALICE_IDS = {"Relay", "Counters", "DeadlineWatch", "ReconcilePayments", "Postal", "APIHandler", "DefaultRole", "RestAPI"}
 # What `chalice package` names the functions (read from chalice/package.py: `to_cfn_resource_name` of the
 # function's name, and the API handler renamed to `APIHandler`).
 CHALICE_FUNCTION_IDS = {"api": "APIHandler", "relay": "Relay", "counters": "Counters", "deadline_watch": "DeadlineWatch",
-                        "reconcile_payments": "ReconcilePayments"}
+                        "reconcile_payments": "ReconcilePayments", "postal": "Postal"}
 
 
 @pytest.fixture(scope="module")

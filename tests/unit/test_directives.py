@@ -442,6 +442,12 @@ METRICS_TABLE = [
     (changed(E.PAYMENT_FAILED, response_code="24"), []),
     (changed(E.DESK_PAYMENT_RECORDED, gateway="desk", via="desk", method="cash", first_online_payment=False),
      ["payment|via=desk"]),
+    # the postal service: shipments asked for, delivered (late against J+n or not), failed, returned to sender
+    (changed(E.SHIPMENT_REQUESTED, kind="pickup"), ["shipment_requested|kind=pickup"]),
+    (changed(E.SHIPMENT_PICKED_UP, kind="pickup"), []),
+    (changed(E.SHIPMENT_DELIVERED, kind="return", late=True), ["shipment_delivered|kind=return|late=true"]),
+    (changed(E.SHIPMENT_FAILED, kind="return"), []),  # told, not counted: its count would depend on arrival order
+    (changed(E.SHIPMENT_RETURNED, kind="pickup"), ["shipment_returned|kind=pickup"]),
 ]
 
 
