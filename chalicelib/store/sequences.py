@@ -16,8 +16,8 @@ GUESSES = 3
 # A block's size is the numbers this container took at the agency in the last RATE_WINDOW seconds (its own rate),
 # at most MAX_BLOCK; numbers held longer than BLOCK_LIFE are dropped (gaps): numbers from different containers'
 # blocks interleave by at most that long, and a container leaves at most MAX_BLOCK - 1 unused per agency.
-RATE_WINDOW = 15.0
-BLOCK_LIFE = 30.0
+RATE_WINDOW = 120.0
+BLOCK_LIFE = 300.0
 MAX_BLOCK = 16
 
 
