@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactGet
@@ -190,8 +191,8 @@ class DynamoUnitOfWork:
                 return_consumed_capacity="NONE",  # pynamodb asks for TOTAL unless told; nothing here reads it
             )
         except TransactWriteError as exc:
-            if claim is not None and exc.cause_response_code == "TransactionCanceledException":
-                self.sequences.give_back(claim)  # cancelled, so certainly not written: a number held stays unused
+            if claim is not None and _cancelled(exc):
+                self.sequences.give_back(claim)  # certainly not written (unlike a timeout): a number held stays unused
             reasons = {write.label: reason for write, reason in zip(writes, exc.cancellation_reasons, strict=False)
                        if reason is not None}
             failed = {label for label, reason in reasons.items() if reason.code == "ConditionalCheckFailed"}
@@ -242,6 +243,13 @@ class DynamoUnitOfWork:
             return  # the engine did not send it back: `remembered` reads it
         item = IdempotencyModel.from_raw_data(reason.raw_item)
         self._seen_answers[write.ref] = RememberedResponse(item.request_hash, int(item.status_code), item.response)
+
+
+def _cancelled(exc: TransactWriteError) -> bool:
+    """DynamoDB answered that it cancelled the transaction. (pynamodb's `cause_response_code` fails on a cause
+    without a response, such as a timeout.)"""
+    cause = exc.cause
+    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == "TransactionCanceledException"
 
 
 def _idempotency_pk(owner_id: str, key: str) -> str:
