@@ -91,6 +91,8 @@ class SequenceCache:
         if claim.reserve_to is None:
             with self._lock:
                 sequence = self._sequences.setdefault(claim.key, _Sequence())
+                if not sequence.held:  # (an ADD's single number was held by nothing): its time starts now
+                    sequence.reserved_at = self._clock()
                 sequence.held.appendleft(claim.number)
 
     def lost(self, key: str, value: int) -> None:

@@ -158,6 +158,14 @@ def test_a_cancelled_transaction_gives_its_held_number_back(world: World) -> Non
     assert world.tables.sequences[next(iter(world.tables.sequences))] == 5
 
 
+def test_a_number_given_back_after_an_atomic_add_of_one_is_the_next_one_used() -> None:
+    clock = Clock()
+    sequences = SequenceCache(clock)
+    sequences.give_back(sequences.took("SEQ#T46.X01#261102", 5, 5))  # its transaction was cancelled
+    clock.now += 1
+    assert sequences.claim("SEQ#T46.X01#261102").number == 5
+
+
 def test_a_number_lost_again_and_again_is_taken_outright_and_stays_unique(world: World) -> None:
     """Contention: others take the number each time this submission guesses; after `GUESSES` lost guesses it takes
     the next number outside its transaction, so it always ends."""
