@@ -4,9 +4,8 @@ A dossier, its history entry, its outbox events and any remembered idempotent re
 or not at all; a submission's number too: the unit of work guesses it from what the container knows
 (`store.sequences`) and the transaction sets the agency's day sequence to it on condition that it held the number
 before (or takes it from a block the container reserved that way), so a submission is one round trip in the common
-case. Failed conditions are translated into domain errors
-here, by which item failed, never by reading messages; every other failure (throttling, an unreachable table) by
-`store.errors`, as in the reads.
+case. Failed conditions are translated into domain errors here, by which item failed, never by reading messages;
+every other failure (throttling, an unreachable table) by `store.errors`, as in the reads.
 """
 
 from __future__ import annotations
