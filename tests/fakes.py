@@ -47,7 +47,7 @@ from chalicelib.integrations.event_bus import OutgoingEvent
 from chalicelib.integrations.payment_gateway import MalformedCallbackError, SignatureError
 from chalicelib.integrations.postal_partner import ShipmentOrder, ShipmentReceipt
 from chalicelib.services.ports import Cursor, Page
-from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
+from chalicelib.store.sequences import GUESSES, Claim, SequenceCache, sequence_key
 from chalicelib.validation import validate
 
 
@@ -97,6 +97,7 @@ class InMemoryTables:
     receipts: set[tuple[str, str]] = field(default_factory=set)  # (dossier id, receipt number)
     callbacks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (partner, webhook id) → record
     commits: int = 0
+    requests: int = 0  # what DynamoDB would have been sent: transactions (cancelled ones too) and sequence ADDs
 
 
 def _page(dossiers: list[Dossier], limit: int, cursor: Cursor | None, index: str, partition: str,
@@ -166,6 +167,7 @@ class InMemoryUnitOfWork:
         self._checks: list[Callable[[], None]] = []
         self._sequence_check: Callable[[], None] | None = None
         self._lost_guesses = 0
+        self._claim: Claim | None = None
 
     @property
     def catalogue(self) -> InMemoryCatalogue:
@@ -212,28 +214,29 @@ class InMemoryUnitOfWork:
         self._staged.append(lambda: self.tables.receipts.add(key))
 
     def next_sequence(self, agency_code: str, day: date) -> int:
-        """The DynamoDB protocol: guess from the cache, set on condition at commit; after `GUESSES` lost guesses,
-        take the number at once (not transactional, as the ADD on DynamoDB)."""
+        """The DynamoDB protocol: a claim from the container's cache, a guess set on condition at commit (with the
+        block it reserves) or a number the container holds; after `GUESSES` lost guesses, an atomic ADD of a block
+        at once (not transactional, as on DynamoDB)."""
         key = sequence_key(agency_code, day)
+        self._claim = claim = self.sequences.claim(key)
+        reserve_to = claim.reserve_to
+        if reserve_to is None:
+            return claim.number
         if self._lost_guesses >= GUESSES:
-            self.tables.sequences[key] += 1
-            self.sequences.learn(key, self.tables.sequences[key])
-            return self.tables.sequences[key]
-        number = self.sequences.guess(key)
+            self.tables.sequences[key] += reserve_to - claim.number + 1
+            self.tables.requests += 1
+            top = self.tables.sequences[key]
+            self._claim = self.sequences.took(key, top - (reserve_to - claim.number), top)
+            return self._claim.number
 
         def held_before() -> None:
-            if self.tables.sequences[key] != number - 1:
+            if self.tables.sequences[key] != claim.number - 1:
                 self._lost_guesses += 1
-                self.sequences.learn(key, self.tables.sequences[key])  # the cancellation carries the current value
+                self.sequences.lost(key, self.tables.sequences[key])  # the cancellation carries the current value
                 raise SequenceTakenError("the dossier number was taken meanwhile")
         self._sequence_check = held_before
-
-        def apply() -> None:
-            self.tables.sequences[key] = number
-            self.sequences.learn(key, number)
-            self._lost_guesses = 0
-        self._staged.append(apply)
-        return number
+        self._staged.append(lambda: self.tables.sequences.__setitem__(key, reserve_to))
+        return claim.number
 
     def add_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
         def exists_not() -> None:
@@ -298,11 +301,21 @@ class InMemoryUnitOfWork:
         if self._sequence_check is not None:  # after the key's: a used key is a replay, whatever the number
             checks.append(self._sequence_check)
             self._sequence_check = None
-        for check in checks:
-            check()  # any failure: nothing below runs, as a cancelled transaction writes nothing
+        claim, self._claim = self._claim, None
+        self.tables.requests += 1
+        try:
+            for check in checks:
+                check()  # any failure: nothing below runs, as a cancelled transaction writes nothing
+        except Exception:
+            if claim is not None:
+                self.sequences.give_back(claim)
+            raise
         for apply in staged:
             apply()
         self.tables.commits += 1
+        if claim is not None:
+            self.sequences.committed(claim)
+            self._lost_guesses = 0
 
 
 class InMemoryCalendars:

@@ -3,9 +3,9 @@
 A dossier, its history entry, its outbox events and any remembered idempotent response land together
 or not at all; a submission's number too: the unit of work guesses it from what the container knows
 (`store.sequences`) and the transaction sets the agency's day sequence to it on condition that it held the number
-before, so a submission is one round trip in the common case. Failed conditions are translated into domain errors
-here, by which item failed, never by reading messages; every other failure (throttling, an unreachable table) by
-`store.errors`, as in the reads.
+before (or takes it from a block the container reserved that way), so a submission is one round trip in the common
+case. Failed conditions are translated into domain errors here, by which item failed, never by reading messages;
+every other failure (throttling, an unreachable table) by `store.errors`, as in the reads.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactGet
@@ -48,7 +49,7 @@ from chalicelib.store.models import (
     SequenceModel,
 )
 from chalicelib.store.postal import unmatched_pk
-from chalicelib.store.sequences import GUESSES, SequenceCache, sequence_key
+from chalicelib.store.sequences import GUESSES, Claim, SequenceCache, sequence_key
 
 CALLBACK_TTL = timedelta(days=30)
 """How long a partner's `webhook-id` is remembered: partners retry for hours or days, never for weeks."""
@@ -59,7 +60,7 @@ class _Write:
     label: str
     request: transact.Request
     update: bool = False  # an Update of some attributes rather than a Put of the whole item
-    ref: Any = None  # what the write stands for: (sequence key, guessed number), (owner, Idempotency-Key)
+    ref: Any = None  # what the write stands for: a sequence key, (owner, Idempotency-Key)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class DynamoUnitOfWork:
     sequences: SequenceCache = field(default_factory=SequenceCache)  # the container's, shared by its units of work
     _writes: list[_Write] = field(default_factory=list)
     _lost_guesses: int = 0
+    _claim: Claim | None = None  # the number `next_sequence` gave, until the commit uses it or gives it back
     _seen_answers: dict[tuple[str, str], RememberedResponse] = field(default_factory=dict)
 
     # reads -----------------------------------------------------------------------------------------
@@ -101,27 +103,32 @@ class DynamoUnitOfWork:
         return RememberedResponse(item.request_hash, int(item.status_code), item.response)
 
     def next_sequence(self, agency_code: str, day: date) -> int:
-        """The agency's next number for the day. Commonly a guess (the last number this container knows, plus one)
-        that the commit writes on condition that the sequence still holds the one before: no extra round trip, and a
-        number is used only by a committed dossier, so sequential submissions get 1, 2, 3 without gaps. A lost guess
-        fails the commit with `SequenceTakenError` and the next call guesses again; after `GUESSES` lost guesses
-        (contention) the number is taken with an atomic ADD outside the transaction: unique always, and a gap if the
-        transaction then fails (the national rule allows it)."""
+        """The agency's next number for the day (`store.sequences`). Commonly a guess (the last number this container
+        knows, plus one) that the commit writes on condition that the sequence still holds the one before: no extra
+        round trip, and a number is used only by a committed dossier, so sequential submissions get 1, 2, 3 without
+        gaps. While other containers take numbers at the agency at a high rate, the same write reserves a block, and
+        the block's numbers need no write at all. A lost guess fails the commit with `SequenceTakenError` and the next
+        call guesses again; after `GUESSES` lost guesses the block is taken with an atomic ADD outside the
+        transaction."""
         key = sequence_key(agency_code, day)
+        self._claim = claim = self.sequences.claim(key)
+        if claim.reserve_to is None:
+            return claim.number  # held by this container: the transaction writes nothing of the sequence
         if self._lost_guesses >= GUESSES:
+            size = claim.reserve_to - claim.number + 1
             item = SequenceModel(key, "SEQ")
             with storage_errors():
-                item.update(actions=[SequenceModel.value.add(1)])
-            self.sequences.learn(key, int(item.value))
-            return int(item.value)
+                item.update(actions=[SequenceModel.value.add(size)])
+            self._claim = self.sequences.took(key, int(item.value) - size + 1, int(item.value))
+            return self._claim.number
         if self._lost_guesses:  # others are taking numbers at this agency right now: let them pass, out of step
             time.sleep(random.uniform(0, 0.004 * self._lost_guesses))
-        number = self.sequences.guess(key)
-        held_before = SequenceModel.pk.does_not_exist() if number == 1 else SequenceModel.value == number - 1
+        held_before = SequenceModel.pk.does_not_exist() if claim.number == 1 else SequenceModel.value == claim.number - 1
         # ALL_OLD: a lost guess brings back the number the sequence holds, so the next guess needs no read
-        request = transact.update(SequenceModel, key, "SEQ", [SequenceModel.value.set(number)], held_before, "ALL_OLD")
-        self._writes.append(_Write("sequence", request, update=True, ref=(key, number)))
-        return number
+        request = transact.update(SequenceModel, key, "SEQ", [SequenceModel.value.set(claim.reserve_to)], held_before,
+                                  "ALL_OLD")
+        self._writes.append(_Write("sequence", request, update=True, ref=key))
+        return claim.number
 
     # writes ----------------------------------------------------------------------------------------
     def add_dossier(self, dossier: Dossier, entry: HistoryEntry) -> None:
@@ -192,6 +199,7 @@ class DynamoUnitOfWork:
 
     def commit(self) -> None:
         writes, self._writes = self._writes, []
+        claim, self._claim = self._claim, None
         if not writes:
             return
         writes.sort(key=lambda write: write.update)  # the connection sends the puts, then the updates
@@ -202,6 +210,8 @@ class DynamoUnitOfWork:
                 return_consumed_capacity="NONE",  # pynamodb asks for TOTAL unless told; nothing here reads it
             )
         except TransactWriteError as exc:
+            if claim is not None and _cancelled(exc):
+                self.sequences.give_back(claim)  # certainly not written (unlike a timeout): a number held stays unused
             reasons = {write.label: reason for write, reason in zip(writes, exc.cancellation_reasons, strict=False)
                        if reason is not None}
             failed = {label for label, reason in reasons.items() if reason.code == "ConditionalCheckFailed"}
@@ -228,17 +238,17 @@ class DynamoUnitOfWork:
                     "Hệ thống đang bận với hồ sơ này; vui lòng thử lại. (A concurrent change; retry.)"
                 ) from exc
             raise translate(exc) from exc  # throttled, or the service failed: the whole transaction did not happen
-        for write in writes:
-            if write.label == "sequence":
-                self.sequences.learn(*write.ref)
-                self._lost_guesses = 0
+        if claim is not None:
+            self.sequences.committed(claim)
+            self._lost_guesses = 0
 
     def _lost_guess(self, write: _Write, reason: Any) -> None:
         """Learn the number the sequence holds now: from the cancellation if it carries the item, else one read."""
         self._lost_guesses += 1
-        key = write.ref[0]
+        key = write.ref
         if reason.code != "ConditionalCheckFailed":
-            return  # held by another transaction at that instant: the same guess may still win
+            self.sequences.lost(key, 0)  # held by another transaction at that instant: the same guess may still win
+            return
         if reason.raw_item is not None:
             current = int(reason.raw_item.get("value", {}).get("N", 0))
         else:
@@ -247,13 +257,20 @@ class DynamoUnitOfWork:
                     current = int(SequenceModel.get(key, "SEQ", consistent_read=True).value)
                 except SequenceModel.DoesNotExist:
                     current = 0
-        self.sequences.learn(key, current)
+        self.sequences.lost(key, current)
 
     def _keep_seen_answer(self, write: _Write, reason: Any) -> None:
         if reason.raw_item is None:
             return  # the engine did not send it back: `remembered` reads it
         item = IdempotencyModel.from_raw_data(reason.raw_item)
         self._seen_answers[write.ref] = RememberedResponse(item.request_hash, int(item.status_code), item.response)
+
+
+def _cancelled(exc: TransactWriteError) -> bool:
+    """DynamoDB answered that it cancelled the transaction. (pynamodb's `cause_response_code` fails on a cause
+    without a response, such as a timeout.)"""
+    cause = exc.cause
+    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == "TransactionCanceledException"
 
 
 def _idempotency_pk(owner_id: str, key: str) -> str:

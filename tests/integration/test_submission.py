@@ -9,6 +9,7 @@ from datetime import datetime
 from chalicelib.domain.calendar import month_of
 from chalicelib.domain.codes import parse_dossier_code
 from chalicelib.store.models import DossierModel
+from chalicelib.store.sequences import MAX_BLOCK
 from infra.local.stack import LocalStack
 from tests.support import Api, commune, submission, wait_for
 
@@ -74,7 +75,10 @@ def test_sequential_submissions_at_one_agency_are_numbered_densely_and_a_replay_
     assert [r.body["code"].rsplit("-", 1)[1] for r in (first, *later)] == ["0001", "0002", "0003"]
 
 
-def test_200_concurrent_submissions_get_200_distinct_gapless_codes(api: Api, admin_token: str) -> None:
+def test_200_concurrent_submissions_get_200_distinct_codes_with_bounded_gaps(api: Api, admin_token: str) -> None:
+    """16 at once at one commune, from the one served container: its threads' guesses lose to each other, so it
+    reserves blocks (`store.sequences`); the numbers it did not use are the block it still holds, fewer than
+    MAX_BLOCK a day (or two, if the run crosses midnight)."""
     agency = commune(5)
     tokens = [api.token("citizen", sub=f"crowd-{i}") for i in range(20)]
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -89,8 +93,8 @@ def test_200_concurrent_submissions_get_200_distinct_gapless_codes(api: Api, adm
     for code in codes:
         _, day, sequence = parse_dossier_code(code)
         by_day.setdefault(day, []).append(sequence)
-    for sequences in by_day.values():  # no gaps: each day's numbers are exactly 1..n
-        assert sorted(sequences) == list(range(1, len(sequences) + 1))
+    unused = sum(max(sequences) - len(sequences) for sequences in by_day.values())
+    assert 0 <= unused < MAX_BLOCK * len(by_day)
 
     periods = {month_of(datetime.fromisoformat(r.body["submitted_at"])) for r in replies}
     total = 0

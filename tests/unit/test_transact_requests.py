@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 
+from chalicelib.domain.errors import DomainError
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.idempotency import RememberedResponse
 from chalicelib.store import dossiers as dossier_items
@@ -64,7 +67,7 @@ def test_a_submission_sends_what_pynamodb_would_send() -> None:
     answer = RememberedResponse("hash", 201, {"id": new.id, "code": new.code})
 
     def submit(uow: DynamoUnitOfWork) -> None:
-        uow.sequences.learn(key, 6)
+        uow.sequences.lost(key, 6)  # as a lost guess would teach it: the sequence holds 6
         assert uow.next_sequence(new.agency_code, AT.date()) == 7
         uow.add_dossier(dataclasses.replace(new, events=list(new.events)), entry(1))
         uow.remember(OWNER.user_id, "key-1", answer, AT)
@@ -101,3 +104,31 @@ def test_unknown_attributes_and_missing_required_ones_are_refused() -> None:
         transact.serialize(SequenceModel, {"pk": "SEQ#X", "colour": "red"})
     with pytest.raises(ValueError, match="is required"):
         transact.serialize(HistoryModel, {"pk": "DOSSIER#1", "sk": "HISTORY#00000001"})
+
+
+class FailingConnection:
+    """Answers a commit with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def transact_write_items(self, **request: Any) -> dict[str, Any]:
+        raise self.error
+
+
+@pytest.mark.parametrize(("cause", "given_back"), [
+    (ClientError({"Error": {"Code": "TransactionCanceledException"}}, "TransactWriteItems"), True),
+    (ReadTimeoutError(endpoint_url="http://dynamodb"), False),  # it may have been written: the number stays spent
+])
+def test_a_held_number_goes_back_only_when_the_transaction_certainly_did_not_happen(cause: Exception,
+                                                                                      given_back: bool) -> None:
+    key = sequence_key("T46.X01", AT.date())
+    sequences = SequenceCache()
+    sequences.took(key, 5, 6)  # 5 used elsewhere, 6 held
+    uow = DynamoUnitOfWork(FailingConnection(TransactWriteError("failed", cause=cause)),  # type: ignore[arg-type]
+                           catalogue=None, sequences=sequences)  # type: ignore[arg-type]
+    assert uow.next_sequence("T46.X01", AT.date()) == 6
+    uow.add_dossier(dataclasses.replace(dossier(), version=0, events=[submitted()]), entry(1))
+    with pytest.raises(DomainError):
+        uow.commit()
+    assert sequences.claim(key).number == (6 if given_back else 7)

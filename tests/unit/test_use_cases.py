@@ -21,7 +21,7 @@ from chalicelib.services import calendar, queries
 from chalicelib.services.deadline_watch import watch_deadlines
 from chalicelib.services.lifecycle import act_on_dossier
 from chalicelib.services.submission import Submitted, submit_dossier
-from chalicelib.store.sequences import GUESSES, SequenceCache
+from chalicelib.store.sequences import BLOCK_LIFE, GUESSES, MAX_BLOCK, SequenceCache
 from tests.fakes import (
     InMemoryCalendars,
     InMemoryCatalogue,
@@ -94,13 +94,76 @@ def test_numbers_are_dense_per_agency_and_day(world: World) -> None:
     assert world.tables.commits == 3  # a warm container guesses right: one transaction each
 
 
-def test_containers_taking_turns_at_one_agency_keep_the_numbers_dense(world: World) -> None:
-    """Each container guesses from what it knows; a stale guess fails its transaction, which writes nothing and
-    tells the current number, and the next guess wins."""
-    other = SequenceCache()
-    codes = [world.submit(uow=world.uow(other if i % 2 else None)).body["code"] for i in range(5)]
-    assert [c.rsplit("-", 1)[1] for c in codes] == ["0001", "0002", "0003", "0004", "0005"]
-    assert world.tables.commits == 5
+class Clock:
+    """A container's monotonic clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def number(answer: Submitted) -> int:
+    return int(answer.body["code"].rsplit("-", 1)[1])
+
+
+def in_turn(world: World, clock: Clock, containers: list[SequenceCache], count: int, apart: float) -> list[int]:
+    """`count` submissions at one agency, `apart` seconds apart, from `containers` taking turns: their numbers."""
+    numbers = []
+    for i in range(count):
+        clock.now += apart
+        numbers.append(number(world.submit(uow=world.uow(containers[i % len(containers)]))))
+    return numbers
+
+
+def test_containers_taking_turns_slowly_keep_the_numbers_dense_and_in_order(world: World) -> None:
+    """An ordinary commune's day served by several containers: each guess from a container that did not take the
+    previous number loses (its transaction writes nothing and tells the current number), the next wins; minutes
+    apart, no container reserves more than the number it uses."""
+    clock = Clock()
+    assert in_turn(world, clock, [SequenceCache(clock) for _ in range(3)], 9, apart=120) == list(range(1, 10))
+    assert world.tables.commits == 9 and world.tables.requests == 1 + 8 * 2  # density's price: a lost guess each
+
+
+def test_containers_busy_at_one_agency_reserve_blocks_with_bounded_gaps(world: World) -> None:
+    """Four containers taking turns at one agency, 20 submissions a second: after lost guesses each reserves blocks
+    sized by its own recent rate (at most MAX_BLOCK) in the same conditional write, and uses them with no write of
+    the sequence. Unique always; the unused numbers are the tails the containers still hold, dropped after
+    BLOCK_LIFE; once the agency is quiet, blocks of one again: dense from there."""
+    clock = Clock()
+    containers = [SequenceCache(clock) for _ in range(4)]
+    busy = in_turn(world, clock, containers, 400, apart=0.05)
+    key, top = next(iter(world.tables.sequences.items()))
+    assert len(set(busy)) == 400
+    assert world.tables.requests <= 1.2 * 400
+    assert 0 < top - 400 <= 4 * (MAX_BLOCK - 1)  # reserved, not used: the tails the containers hold
+    assert {container.block_size(key) for container in containers} == {MAX_BLOCK}
+
+    clock.now += BLOCK_LIFE + 1  # the peak is over: held numbers are dropped, and each guess is a block of one
+    assert in_turn(world, clock, containers, 6, apart=120) == list(range(top + 1, top + 7))
+
+
+def test_a_cancelled_transaction_gives_its_held_number_back(world: World) -> None:
+    """A replay (used Idempotency-Key) taking a number from the container's block writes nothing: the number goes
+    back, and the next submission there uses it."""
+    clock = Clock()
+    mine, other = SequenceCache(clock), SequenceCache(clock)
+    world.submit(uow=world.uow(mine), key="k1")  # 1
+    world.submit(uow=world.uow(other))  # 2
+    world.submit(uow=world.uow(mine))  # loses once (contention), then 3
+    assert number(world.submit(uow=world.uow(mine))) == 4  # guess 4, reserving 4..5: 5 held
+    assert world.submit(uow=world.uow(mine), key="k1").replayed
+    assert number(world.submit(uow=world.uow(mine))) == 5
+    assert world.tables.sequences[next(iter(world.tables.sequences))] == 5
+
+
+def test_a_number_given_back_after_an_atomic_add_of_one_is_the_next_one_used() -> None:
+    clock = Clock()
+    sequences = SequenceCache(clock)
+    sequences.give_back(sequences.took("SEQ#T46.X01#261102", 5, 5))  # its transaction was cancelled
+    clock.now += 1
+    assert sequences.claim("SEQ#T46.X01#261102").number == 5
 
 
 def test_a_number_lost_again_and_again_is_taken_outright_and_stays_unique(world: World) -> None:
