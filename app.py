@@ -13,12 +13,14 @@ from chalicelib.handlers import (
     api_catalogue,
     api_dev,
     api_dossiers,
+    api_notifications,
     api_payments,
     api_reports,
     api_system,
     api_uploads,
     boundary,
     events,
+    notify_events,
 )
 
 app = Chalice(app_name="dvc-cloud")
@@ -33,5 +35,7 @@ app.register_blueprint(api_admin.bp)
 app.register_blueprint(api_admin_directives.bp)
 app.register_blueprint(api_uploads.bp)
 app.register_blueprint(events.bp)
+app.register_blueprint(api_notifications.bp)
+app.register_blueprint(notify_events.bp)
 if os.environ.get("DVC_STAGE", "local") == "local":
     app.register_blueprint(api_dev.bp)  # development tokens never exist outside the local stage

@@ -43,6 +43,7 @@ BY_AGENCY = Index("by_agency", "agency_code", "submitted_at")  # an agency's wor
 BY_AGENCY_STATUS = Index("by_agency_status", "agency_status", "submitted_at")  # … filtered by status
 BY_DUE = Index("by_due", "due_agency", "due_at")  # sparse: open dossiers only, for the deadline watch
 BY_PENDING_PAYMENT = Index("by_pending_payment", "pending_gateway", "requested_at")  # sparse: for reconciliation
+BY_INBOX = Index("by_inbox", "inbox_owner", "inbox_sort")  # sparse: inbox notices only, newest first per applicant
 
 DOSSIERS = TableSpec(
     logical="dossiers",
@@ -56,8 +57,16 @@ DOSSIERS = TableSpec(
 )
 CATALOGUE = TableSpec(logical="catalogue", attributes={"pk": "S", "sk": "S"})
 COUNTERS = TableSpec(logical="counters", attributes={"pk": "S", "sk": "S"}, ttl_attribute="expires_at")
+# Notices to applicants and their preferences: a table of their own (written several times per event, by the
+# notifications function and the delivery receipts), so none of it reaches the dossiers' stream and relay.
+NOTIFICATIONS = TableSpec(
+    logical="notifications",
+    attributes={"pk": "S", "sk": "S", "inbox_owner": "S", "inbox_sort": "S"},
+    indexes=(BY_INBOX,),
+    ttl_attribute="expires_at",
+)
 
-TABLES: tuple[TableSpec, ...] = (DOSSIERS, CATALOGUE, COUNTERS)
+TABLES: tuple[TableSpec, ...] = (DOSSIERS, CATALOGUE, COUNTERS, NOTIFICATIONS)
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,14 @@ RELAY_DLQ = QueueSpec(logical="relay-failures", retention_s=14 * 24 * 3600)
 # Where a scheduled run that failed all its attempts lands (the schedule's on-failure destination); a DLQ too.
 DEADLINE_WATCH_DLQ = QueueSpec(logical="deadline-watch-failures", retention_s=14 * 24 * 3600)
 RECONCILE_PAYMENTS_DLQ = QueueSpec(logical="reconcile-payments-failures", retention_s=14 * 24 * 3600)
-QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ, RECONCILE_PAYMENTS_DLQ)
+NOTIFICATIONS_QUEUE = QueueSpec(logical="notifications")
+# Notices no provider would take after every retry and failover (status technical-failure): one message each, for
+# someone to look at; a dead-letter queue too.
+NOTIFICATION_FAILURES = QueueSpec(logical="notification-failures", retention_s=14 * 24 * 3600)
+QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ, RECONCILE_PAYMENTS_DLQ,
+                                 NOTIFICATIONS_QUEUE, NOTIFICATION_FAILURES)
+# Failure queues a function writes to itself (not a mapping's or a schedule's destination): the policy and the alarms.
+HANDLED_FAILURE_QUEUES: tuple[QueueSpec, ...] = (NOTIFICATION_FAILURES,)
 
 
 @dataclass(frozen=True)
@@ -108,7 +124,9 @@ def bus_name(stage: str) -> str:
 
 
 COUNTERS_RULE = RuleSpec(logical="dossier-events-to-counters", consumer=Consumer.COUNTERS, queue=COUNTERS_QUEUE)
-RULES: tuple[RuleSpec, ...] = (COUNTERS_RULE,)
+NOTIFICATIONS_RULE = RuleSpec(logical="dossier-events-to-notifications", consumer=Consumer.NOTIFICATIONS,
+                              queue=NOTIFICATIONS_QUEUE)
+RULES: tuple[RuleSpec, ...] = (COUNTERS_RULE, NOTIFICATIONS_RULE)
 
 
 @dataclass(frozen=True)
@@ -148,7 +166,10 @@ RELAY_MAPPING = StreamMapping(
 COUNTERS_MAPPING = QueueMapping(function="counters", queue=COUNTERS_QUEUE, batch_size=100, batching_window_s=1)
 
 STREAM_MAPPINGS: tuple[StreamMapping, ...] = (RELAY_MAPPING,)
-QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (COUNTERS_MAPPING,)
+# Small batches, no window: each message means calls to providers, and an applicant should hear within seconds.
+NOTIFICATIONS_MAPPING = QueueMapping(function="notifications", queue=NOTIFICATIONS_QUEUE, batch_size=10,
+                                     batching_window_s=0)
+QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (COUNTERS_MAPPING, NOTIFICATIONS_MAPPING)
 
 
 @dataclass(frozen=True)
@@ -217,4 +238,7 @@ class SecretSpec:
 # The payment gateways' merchant codes and keys (VNPay, the national payment platform): see
 # `chalicelib/integrations/gateway_config.py` for its JSON shape.
 PAYMENT_GATEWAYS_SECRET = SecretSpec("payment-gateways")
-SECRETS: tuple[SecretSpec, ...] = (PAYMENT_GATEWAYS_SECRET,)
+# The messaging providers' accounts and the delivery receipts' webhook secrets: see
+# `chalicelib/integrations/messaging_config.py` for its JSON shape.
+NOTIFICATION_PROVIDERS_SECRET = SecretSpec("notification-providers")
+SECRETS: tuple[SecretSpec, ...] = (PAYMENT_GATEWAYS_SECRET, NOTIFICATION_PROVIDERS_SECRET)

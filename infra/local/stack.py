@@ -19,6 +19,8 @@ import boto3
 
 from chalicelib import topology
 from infra.local.event_sources import QueuePoller, StreamPoller
+from infra.local.notify_sandbox import NotifySandbox, start_notify_sandbox
+from infra.local.notify_sandbox import sandbox_environment as notify_sandbox_environment
 from infra.local.payment_sandbox import PaymentSandbox, sandbox_environment, start_payment_sandbox
 from infra.local.processes import ROOT, ManagedProcess, free_port, start_dynamodb_local, start_moto
 from infra.provision import Provisioned, provision
@@ -37,10 +39,12 @@ class StackConfig:
     province_code: int = int(os.environ.get("PROVINCE_CODE", "46"))
     run_event_sources: bool = True
     sqs_retry_delay_s: int = 1
+    notify_retry_base_ms: int = 200  # a messaging provider's first retry waits this long, then doubles
 
     @classmethod
     def for_tests(cls) -> StackConfig:
-        return cls(api_port=free_port(), dynamodb_port=free_port(), moto_port=free_port(), data_dir=None)
+        return cls(api_port=free_port(), dynamodb_port=free_port(), moto_port=free_port(), data_dir=None,
+                   notify_retry_base_ms=20)
 
 
 def stage_environment(stage: str = STAGE) -> dict[str, str]:
@@ -61,6 +65,8 @@ class LocalStack:
     _http_thread: threading.Thread | None = None
     payments: PaymentSandbox | None = None  # the VNPay and PayGov simulators, with the API
     _payments_port: int = 0
+    notify: NotifySandbox | None = None  # the VNPT brandname and Zalo ZNS simulators, with the API
+    _notify_port: int = 0
 
     @property
     def api_url(self) -> str:
@@ -102,9 +108,13 @@ class LocalStack:
         if cfg.api_port is not None:  # before the container reads its gateways' URLs; the sandbox starts after the API
             self._payments_port = free_port()
             os.environ.update(sandbox_environment(self.api_url, self._payments_port))
+            self._notify_port = free_port()
+            os.environ.update(notify_sandbox_environment(self._notify_port))
+        os.environ.setdefault("NOTIFY_RETRY_BASE_MS", str(cfg.notify_retry_base_ms))
         self.resources = provision(
             STAGE, dynamodb=self.client("dynamodb"), sqs=self.client("sqs"), events=self.client("events"),
-            s3=self.client("s3"),
+            s3=self.client("s3"), ses=self.client("ses"),
+            email_sender=os.environ.get("NOTIFY_EMAIL_SENDER", "thongbao@dichvucong.local"),
         )
         from infra.seed import seed  # after the environment is set: the container reads it on first use
 
@@ -115,6 +125,7 @@ class LocalStack:
         if cfg.api_port is not None:
             self.start_http()
             self.start_payment_sandbox()
+            self.notify = start_notify_sandbox(self.api_url, os.environ, self._notify_port)
 
     def start_event_sources(self) -> None:
         from app import app
@@ -175,6 +186,8 @@ class LocalStack:
     def stop(self) -> None:
         if self.payments is not None:
             self.payments.stop()
+        if self.notify is not None:
+            self.notify.stop()
         for poller in self.pollers:
             poller.stop()
         for poller in self.pollers:
@@ -202,6 +215,8 @@ def main() -> None:
         f"  DynamoDB Local  http://127.0.0.1:{config.dynamodb_port}   data: {config.data_dir or 'in memory'}\n"
         f"  moto server     http://127.0.0.1:{config.moto_port}   (EventBridge, SQS, SNS, SES, S3)\n"
         f"  payment sandbox {stack.payments.base_url if stack.payments else '-'}   (VNPay and PayGov simulators)\n"
+        f"  notify sandbox  {stack.notify.base_url if stack.notify else '-'}   (VNPT SMS brandname, Zalo ZNS; "
+        f"what they sent: GET {stack.api_url}/v1/dev/outbox)\n"
         f"  logs            {config.log_dir}\n"
         "Ctrl-C stops everything.",
         flush=True,

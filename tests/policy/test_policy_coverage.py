@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.topology import COUNTERS_MAPPING, RELAY_MAPPING, SCHEDULES
+from chalicelib.topology import COUNTERS_MAPPING, NOTIFICATIONS_MAPPING, RELAY_MAPPING, SCHEDULES
 from infra import cloudformation as cfn
 from infra.local.processes import ROOT
 from infra.local.stack import STAGE as LOCAL_STAGE
@@ -23,7 +23,8 @@ DEADLINE_WATCH = next(s.function for s in SCHEDULES if s.function == "deadline_w
 RECONCILE_PAYMENTS = next(s.function for s in SCHEDULES if s.function == "reconcile_payments")
 
 # The functions the suite must have seen, or the check could pass having checked nothing.
-MUST_SEE = {cfn.API_FUNCTION, RELAY_MAPPING.function, COUNTERS_MAPPING.function, DEADLINE_WATCH, RECONCILE_PAYMENTS}
+MUST_SEE = {cfn.API_FUNCTION, RELAY_MAPPING.function, COUNTERS_MAPPING.function, DEADLINE_WATCH, RECONCILE_PAYMENTS,
+            NOTIFICATIONS_MAPPING.function}
 # And the permissions each must have been seen to need: the ones whose absence would lock a deployed stage out
 # (the token key, the watch's index reads) or stop the pipeline, so the check cannot pass without checking them.
 MUST_NEED = {
@@ -33,6 +34,11 @@ MUST_NEED = {
     (RECONCILE_PAYMENTS, "dynamodb:Query"),  # the sparse index of pending payments
     (RELAY_MAPPING.function, "events:PutEvents"),
     (COUNTERS_MAPPING.function, "dynamodb:UpdateItem"),
+    (NOTIFICATIONS_MAPPING.function, "dynamodb:PutItem"),  # a notice stored before any provider is called
+    (NOTIFICATIONS_MAPPING.function, "sns:Publish"),  # SMS after the brandname gateway failed over
+    (NOTIFICATIONS_MAPPING.function, "ses:SendEmail"),
+    (NOTIFICATIONS_MAPPING.function, "sqs:SendMessage"),  # a technical failure's dead-letter entry
+    (cfn.API_FUNCTION, "dynamodb:UpdateItem"),
 }
 
 
