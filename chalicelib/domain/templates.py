@@ -166,9 +166,16 @@ def facts(event: DomainEvent, dossier: DossierFacts, agency_name: str, other_age
         "link": link,
     }
     for name, limit in CLIPS.items():
-        values[name] = " ".join(values[name].split())[:limit].rstrip() if name not in ("reason", "missing") \
-            else values[name][:limit]
+        values[name] = _clip(values[name], limit, words=name not in ("reason", "missing"))
     return values
+
+
+def _clip(text: str, limit: int, *, words: bool) -> str:
+    """At most `limit` characters; a name is cut at a word boundary (and its spaces collapsed), free text as is."""
+    if not words:
+        return text[:limit]
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit + 1].rsplit(" ", 1)[0][:limit].rstrip()
 
 
 def render(template: Template, channel: Channel, values: Mapping[str, str], transliterate: Callable[[str], str],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,6 +53,7 @@ class Notifier:
     link_base: str = "https://dichvucong.local"
     log: Log = lambda message, extra: None
     outbox: Callable[[dict[str, Any]], None] | None = None  # the local stage's record of every provider call
+    workers: int = 1  # messages of a batch worked on at once
 
 
 @dataclass
@@ -62,6 +64,14 @@ class NotifyResult:
     failed: int = 0
     repeated: int = 0  # notices a redelivered event found written already
     skipped_events: int = 0  # not for the applicant, or their dossier is gone
+
+    def add(self, other: NotifyResult) -> None:
+        self.failed_message_ids += other.failed_message_ids
+        self.created += other.created
+        self.sent += other.sent
+        self.failed += other.failed
+        self.repeated += other.repeated
+        self.skipped_events += other.skipped_events
 
 
 def _dossier_facts(dossier: Dossier) -> DossierFacts:
@@ -111,29 +121,41 @@ def plan(event: DomainEvent, dossier: Dossier, template: Template, agency_name: 
 def notify_batch(messages: Sequence[IncomingEvent], notifier: Notifier) -> NotifyResult:
     """Each message's notices, created once and sent at most once; the counters of every notice that reached an
     outcome applied exactly once (again on a redelivery: the counters' markers make that harmless). Messages that
-    are not our events, or whose processing failed for a reason worth retrying, are reported back for the queue."""
+    are not our events, or whose processing failed for a reason worth retrying, are reported back for the queue.
+    Messages are worked on `notifier.workers` at a time: each waits mostly on providers and the table."""
+    if notifier.workers > 1 and len(messages) > 1:
+        with ThreadPoolExecutor(max_workers=min(notifier.workers, len(messages))) as pool:
+            outcomes = list(pool.map(lambda message: _one(message, notifier), messages))
+    else:
+        outcomes = [_one(message, notifier) for message in messages]
     result = NotifyResult()
     ledger: dict[str, Deltas] = {}
-    for message in messages:
-        try:
-            event = parse(message)
-        except ValidationError:
-            result.failed_message_ids.append(message.message_id)
-            continue
-        try:
-            settled = _notify(event, notifier, result)
-        except DomainError as exc:  # storage busy or unreachable: the whole event again, later; nothing sends twice
-            notifier.log("notification event failed", {"event_id": event.event_id, "code": exc.code})
-            result.failed_message_ids.append(message.message_id)
-            continue
-        if settled is None:
-            result.failed_message_ids.append(message.message_id)
-            continue
+    for one, settled in outcomes:
+        result.add(one)
         for notice in settled:
             ledger.update(outcome_deltas(notice))
     if ledger:
         notifier.counters.apply(ledger)
     return result
+
+
+def _one(message: IncomingEvent, notifier: Notifier) -> tuple[NotifyResult, list[Notification]]:
+    result = NotifyResult()
+    try:
+        event = parse(message)
+    except ValidationError:
+        result.failed_message_ids.append(message.message_id)
+        return result, []
+    try:
+        settled = _notify(event, notifier, result)
+    except DomainError as exc:  # storage busy or unreachable: the whole event again, later; nothing sends twice
+        notifier.log("notification event failed", {"event_id": event.event_id, "code": exc.code})
+        result.failed_message_ids.append(message.message_id)
+        return result, []
+    if settled is None:
+        result.failed_message_ids.append(message.message_id)
+        return result, []
+    return result, settled
 
 
 def _notify(event: DomainEvent, notifier: Notifier, result: NotifyResult) -> list[Notification] | None:
