@@ -499,7 +499,7 @@ class InMemoryNotifications:
 
     def inbox(self, owner_id: str, limit: int, cursor: Cursor | None) -> tuple[list[Notification], Cursor | None]:
         mine = sorted((n for n in self.items.values() if n.owner_id == owner_id and n.channel is Channel.INBOX),
-                      key=lambda n: (n.created_at, n.id), reverse=True)
+                      key=lambda n: (n.occurred_at, n.id), reverse=True)
         start = int(cursor["offset"]) if cursor else 0
         page = mine[start:start + limit]
         return page, ({"offset": start + limit} if start + limit < len(mine) else None)

@@ -113,6 +113,7 @@ class Notification:
     status: NotificationStatus
     created_at: datetime
     updated_at: datetime
+    occurred_at: datetime  # the event's instant: what the inbox sorts by and the month it counts in
     provider: str | None = None
     attempts: list[str] = field(default_factory=list)  # "provider:outcome" per call, in order
     awaits_receipt: bool = False
@@ -139,7 +140,7 @@ def outcome_deltas(n: Notification) -> dict[str, Deltas]:
     if outcome is None or n.channel is Channel.INBOX:
         return {}
     metric = Metric.of(f"notifications_{outcome}", channel=n.channel.value)
-    period = month_of(n.created_at)
+    period = month_of(n.occurred_at)
     deltas: Deltas = Counter({CounterKey(agency_scope(code), period, metric): 1 for code in n.agency_path})
     return {f"notification:{n.id}:{outcome}": deltas}
 

@@ -47,7 +47,8 @@ SIGNATURE_INVALID = "Chữ ký không hợp lệ. (The webhook signature does no
 def inbox_view(n: Notification) -> dict[str, Any]:
     return {"id": n.id, "dossier_id": n.dossier_id, "dossier_code": n.dossier_code, "event_type": n.event_type,
             "title": n.content.subject or "", "text": n.content.text, "link": n.content.link or "",
-            "template": n.template, "created_at": iso_utc(n.created_at), "read_at": iso_utc(n.read_at) if n.read_at else None}
+            "template": n.template, "occurred_at": iso_utc(n.occurred_at), "created_at": iso_utc(n.created_at),
+            "read_at": iso_utc(n.read_at) if n.read_at else None}
 
 
 def preferences_view(p: Preferences) -> dict[str, Any]:

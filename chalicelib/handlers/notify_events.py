@@ -27,7 +27,8 @@ def notifier(c: Container) -> Notifier:
         retry_attempts=messaging.retry.attempts, retry_delay=messaging.retry.delay,
         link_base=os.environ.get("PORTAL_URL", "https://dichvucong.local"),
         log=lambda message, extra: logger.info(message, extra=extra),
-        outbox=outbox.record if outbox is not None else None, workers=NOTIFICATIONS_MAPPING.batch_size,
+        outbox=outbox.record if outbox is not None else None,
+        workers=int(os.environ.get("NOTIFY_WORKERS", str(NOTIFICATIONS_MAPPING.batch_size))),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import Enum
 
 from chalicelib.domain.notifications import NotificationStatus, outcome_deltas
@@ -33,7 +34,6 @@ def apply_receipt(provider: str, reference: str, status: str, store: Notificatio
     # A receipt may overtake our own record of the hand-over (the provider answered, we have not written `sent` yet):
     # it moves `sending` on and names the provider; our late `sent` is then ignored, as any late status is.
     moved = store.move(reference, new, provider=provider)
-    current = store.get(reference) if moved else notice
-    if current is not None:
-        counters.apply(outcome_deltas(current))  # again on a duplicate: the markers count it once
+    current = replace(notice, status=new, provider=provider) if moved else notice
+    counters.apply(outcome_deltas(current))  # again on a duplicate: the markers count it once
     return ReceiptResult.UPDATED if moved else ReceiptResult.IGNORED

@@ -3,6 +3,8 @@ first, then sent through the channel's providers (retried with backoff, failing 
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -113,7 +115,7 @@ def plan(event: DomainEvent, dossier: Dossier, template: Template, agency_name: 
             agency_code=event.agency_code, agency_path=event.agency_path, recipient=reach[channel],
             template=template.ref, content=content,
             status=NotificationStatus.DELIVERED if channel is Channel.INBOX else NotificationStatus.CREATED,
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, occurred_at=event.occurred_at,
         ))
     return notices
 
@@ -124,8 +126,12 @@ def notify_batch(messages: Sequence[IncomingEvent], notifier: Notifier) -> Notif
     are not our events, or whose processing failed for a reason worth retrying, are reported back for the queue.
     Messages are worked on `notifier.workers` at a time: each waits mostly on providers and the table."""
     if notifier.workers > 1 and len(messages) > 1:
-        with ThreadPoolExecutor(max_workers=min(notifier.workers, len(messages))) as pool:
-            outcomes = list(pool.map(lambda message: _one(message, notifier), messages))
+        # Workers are named after the invoking thread and run in a copy of its context, so whatever traces the
+        # invocation (logging, the test suite's record of AWS calls) sees their work as the invocation's.
+        with ThreadPoolExecutor(max_workers=min(notifier.workers, len(messages)),
+                                thread_name_prefix=threading.current_thread().name) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, _one, message, notifier) for message in messages]
+            outcomes = [future.result() for future in futures]
     else:
         outcomes = [_one(message, notifier) for message in messages]
     result = NotifyResult()

@@ -297,12 +297,13 @@ class NotificationModel(Model):
     status = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
     provider = UnicodeAttribute(null=True)
     attempts = ListAttribute(of=UnicodeAttribute, default=list)
     awaits_receipt = BooleanAttribute(default=False)
     read_at = UnicodeAttribute(null=True)
     inbox_owner = UnicodeAttribute(null=True)  # set on inbox notices only: makes the inbox index sparse
-    inbox_sort = UnicodeAttribute(null=True)  # "{created_at}#{id}": newest first, ties broken by id
+    inbox_sort = UnicodeAttribute(null=True)  # "{occurred_at}#{id}": newest event first, ties broken by id
     expires_at = NumberAttribute(null=True)
     by_inbox = InboxIndex()
 

@@ -35,10 +35,11 @@ def to_item(n: Notification) -> NotificationModel:
         notification_pk(n.id), "NOTIFICATION", event_id=n.event_id, event_type=n.event_type, channel=n.channel.value,
         owner_id=n.owner_id, dossier_id=n.dossier_id, dossier_code=n.dossier_code, agency_code=n.agency_code,
         agency_path=list(n.agency_path), recipient=n.recipient, template=n.template, content=content,
-        status=n.status.value, created_at=iso_utc(n.created_at), updated_at=iso_utc(n.updated_at), provider=n.provider,
+        status=n.status.value, created_at=iso_utc(n.created_at), updated_at=iso_utc(n.updated_at),
+        occurred_at=iso_utc(n.occurred_at), provider=n.provider,
         attempts=list(n.attempts), awaits_receipt=n.awaits_receipt,
         read_at=iso_utc(n.read_at) if n.read_at else None,
-        inbox_owner=n.owner_id if inbox else None, inbox_sort=f"{iso_utc(n.created_at)}#{n.id}" if inbox else None,
+        inbox_owner=n.owner_id if inbox else None, inbox_sort=f"{iso_utc(n.occurred_at)}#{n.id}" if inbox else None,
         expires_at=int((n.created_at + RETENTION).timestamp()),
     )
 
@@ -51,6 +52,7 @@ def from_item(item: NotificationModel) -> Notification:
         recipient=item.recipient, template=item.template,
         content=Rendered(**item.content), status=NotificationStatus(item.status),
         created_at=datetime.fromisoformat(item.created_at), updated_at=datetime.fromisoformat(item.updated_at),
+        occurred_at=datetime.fromisoformat(item.occurred_at),
         provider=item.provider, attempts=[str(a) for a in item.attempts or []], awaits_receipt=bool(item.awaits_receipt),
         read_at=datetime.fromisoformat(item.read_at) if item.read_at else None,
     )

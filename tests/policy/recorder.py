@@ -14,6 +14,7 @@ URL is the permission it carries, used later by whoever holds it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -64,6 +65,7 @@ def invoked_as(function: str) -> Iterator[None]:
 
 def function_of_thread(name: str) -> str | None:
     kind, _, function = name.partition(":")
+    function = re.sub(r"_[0-9]+$", "", function)  # a worker thread the function started: `{its thread's name}_{n}`
     if kind in ("stream", "queue") and function:
         # Tests of the runner itself start pollers for handlers of their own: those are no function of the app.
         return function if function in functions() else None
