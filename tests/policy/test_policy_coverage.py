@@ -38,7 +38,7 @@ MUST_NEED = {
     (NOTIFICATIONS_MAPPING.function, "sns:Publish"),  # SMS after the brandname gateway failed over
     (NOTIFICATIONS_MAPPING.function, "ses:SendEmail"),
     (NOTIFICATIONS_MAPPING.function, "sqs:SendMessage"),  # a technical failure's dead-letter entry
-    (cfn.API_FUNCTION, "dynamodb:UpdateItem"),
+    (cfn.API_FUNCTION, "dynamodb:UpdateItem"),  # a delivery receipt or a read mark moves a notice (conditional update)
 }
 
 
