@@ -13,6 +13,7 @@ from chalicelib.handlers import (
     api_catalogue,
     api_dev,
     api_dossiers,
+    api_notifications,
     api_payments,
     api_postal,
     api_reports,
@@ -20,6 +21,7 @@ from chalicelib.handlers import (
     api_uploads,
     boundary,
     events,
+    notify_events,
     postal_events,
     spreadsheet,
 )
@@ -39,5 +41,7 @@ app.register_blueprint(api_uploads.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(api_postal.bp)  # the postal partners' callbacks, the postal work queue
 app.register_blueprint(postal_events.bp)  # the postal consumer
+app.register_blueprint(api_notifications.bp)
+app.register_blueprint(notify_events.bp)
 if os.environ.get("DVC_STAGE", "local") == "local":
     app.register_blueprint(api_dev.bp)  # development tokens never exist outside the local stage

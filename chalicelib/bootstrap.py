@@ -15,6 +15,7 @@ import boto3
 from botocore.config import Config
 from pynamodb.connection import Connection
 
+from chalicelib import topology
 from chalicelib.auth import load_jwt_key
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.catalogue import province_root_code
@@ -23,15 +24,19 @@ from chalicelib.ids import new_id
 from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
 from chalicelib.integrations.gateway_config import load_gateways
+from chalicelib.integrations.messaging_config import Messaging, load_messaging
 from chalicelib.integrations.payment_gateway import GatewayName, PaymentGateway
 from chalicelib.integrations.postal_config import load_partners
 from chalicelib.integrations.postal_partner import HttpPostalPartner, PartnerConfig, PostalPartner, WebhookVerifier
+from chalicelib.integrations.queues import SqsDeadLetters
 from chalicelib.services.ports import (
     Calendars,
     Catalogue,
     CatalogueListings,
     Counters,
+    DeadLetters,
     DossierReader,
+    NotificationStore,
     PaperFreeDaysStore,
     PaymentReader,
     PostalQueue,
@@ -43,6 +48,7 @@ from chalicelib.store.catalogue import CatalogueListingRepository, CatalogueRepo
 from chalicelib.store.counters import CounterStore
 from chalicelib.store.dossiers import DynamoDossiers
 from chalicelib.store.models import bind_models
+from chalicelib.store.notifications import DynamoDevOutbox, DynamoNotifications
 from chalicelib.store.paper_free_days import PaperFreeDaysRepository
 from chalicelib.store.payments import DynamoPayments
 from chalicelib.store.postal import DynamoPostalQueue
@@ -59,7 +65,8 @@ def utc_now() -> datetime:
 # Adapters a test may hand in (an in-memory fake for each; see tests/fakes.py); anything not given is built for real.
 SWAPPABLE = frozenset({"catalogue", "listings", "dossiers", "calendars", "counters", "publisher", "documents",
                        "jwt_key", "unit_of_work", "paper_free_days", "payments", "payment_gateways",
-                       "postal_partner", "postal_webhooks", "postal_queue"})
+                       "postal_partner", "postal_webhooks", "postal_queue",
+                       "notifications", "messaging", "dead_letters"})
 
 
 @dataclass
@@ -190,6 +197,28 @@ class Container:
     def paper_free_days(self) -> PaperFreeDaysStore:
         self._tables  # noqa: B018
         return PaperFreeDaysRepository(ttl_s=self.settings.catalogue_cache_s)
+
+    @cached_property
+    def notifications(self) -> NotificationStore:
+        self._tables  # noqa: B018
+        return DynamoNotifications(self.now)
+
+    @cached_property
+    def messaging(self) -> Messaging:
+        """The messaging providers in failover order: keys from the environment locally, from the Secrets Manager
+        secret `dvc/{stage}/notification-providers` deployed (read once per container)."""
+        return load_messaging(os.environ, lambda service: boto3.client(service, region_name=self.settings.region))
+
+    @cached_property
+    def dead_letters(self) -> DeadLetters:
+        return SqsDeadLetters(boto3.client("sqs", region_name=self.settings.region),
+                              topology.NOTIFICATION_FAILURES.physical(self.settings.stage))
+
+    @cached_property
+    def dev_outbox(self) -> DynamoDevOutbox | None:
+        """Local stage only: every provider call, for `GET /v1/dev/outbox`."""
+        self._tables  # noqa: B018
+        return DynamoDevOutbox(self.now) if self.settings.is_local else None
 
     def calendar_for(self, year: int) -> WorkingCalendar:
         return self.calendars.for_year(year)

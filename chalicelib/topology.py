@@ -44,6 +44,7 @@ BY_AGENCY_STATUS = Index("by_agency_status", "agency_status", "submitted_at")  #
 BY_DUE = Index("by_due", "due_agency", "due_at")  # sparse: open dossiers only, for the deadline watch
 BY_PENDING_PAYMENT = Index("by_pending_payment", "pending_gateway", "requested_at")  # sparse: for reconciliation
 BY_POSTAL = Index("by_postal", "postal_agency", "postal_due")  # sparse: shipments under way, postal tasks open
+BY_INBOX = Index("by_inbox", "inbox_owner", "inbox_sort")  # sparse: inbox notices only, newest first per applicant
 
 DOSSIERS = TableSpec(
     logical="dossiers",
@@ -58,8 +59,16 @@ DOSSIERS = TableSpec(
 )
 CATALOGUE = TableSpec(logical="catalogue", attributes={"pk": "S", "sk": "S"})
 COUNTERS = TableSpec(logical="counters", attributes={"pk": "S", "sk": "S"}, ttl_attribute="expires_at")
+# Notices to applicants and their preferences: a table of their own (written several times per event, by the
+# notifications function and the delivery receipts), so none of it reaches the dossiers' stream and relay.
+NOTIFICATIONS = TableSpec(
+    logical="notifications",
+    attributes={"pk": "S", "sk": "S", "inbox_owner": "S", "inbox_sort": "S"},
+    indexes=(BY_INBOX,),
+    ttl_attribute="expires_at",
+)
 
-TABLES: tuple[TableSpec, ...] = (DOSSIERS, CATALOGUE, COUNTERS)
+TABLES: tuple[TableSpec, ...] = (DOSSIERS, CATALOGUE, COUNTERS, NOTIFICATIONS)
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,14 @@ DEADLINE_WATCH_DLQ = QueueSpec(logical="deadline-watch-failures", retention_s=14
 RECONCILE_PAYMENTS_DLQ = QueueSpec(logical="reconcile-payments-failures", retention_s=14 * 24 * 3600)
 # The postal consumer calls the partner (retried with backoff inside): a message stays hidden past its attempts.
 POSTAL_QUEUE = QueueSpec(logical="postal", visibility_timeout_s=120)
-QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ, RECONCILE_PAYMENTS_DLQ, POSTAL_QUEUE)
+NOTIFICATIONS_QUEUE = QueueSpec(logical="notifications")
+# Notices no provider would take after every retry and failover (status technical-failure): one message each, for
+# someone to look at; a dead-letter queue too.
+NOTIFICATION_FAILURES = QueueSpec(logical="notification-failures", retention_s=14 * 24 * 3600)
+QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ, RECONCILE_PAYMENTS_DLQ, POSTAL_QUEUE,
+                                 NOTIFICATIONS_QUEUE, NOTIFICATION_FAILURES)
+# Failure queues a function writes to itself (not a mapping's or a schedule's destination): the policy and the alarms.
+HANDLED_FAILURE_QUEUES: tuple[QueueSpec, ...] = (NOTIFICATION_FAILURES,)
 
 
 @dataclass(frozen=True)
@@ -113,7 +129,9 @@ def bus_name(stage: str) -> str:
 
 COUNTERS_RULE = RuleSpec(logical="dossier-events-to-counters", consumer=Consumer.COUNTERS, queue=COUNTERS_QUEUE)
 POSTAL_RULE = RuleSpec(logical="dossier-events-to-postal", consumer=Consumer.POSTAL, queue=POSTAL_QUEUE)
-RULES: tuple[RuleSpec, ...] = (COUNTERS_RULE, POSTAL_RULE)
+NOTIFICATIONS_RULE = RuleSpec(logical="dossier-events-to-notifications", consumer=Consumer.NOTIFICATIONS,
+                              queue=NOTIFICATIONS_QUEUE)
+RULES: tuple[RuleSpec, ...] = (COUNTERS_RULE, POSTAL_RULE, NOTIFICATIONS_RULE)
 
 
 @dataclass(frozen=True)
@@ -155,7 +173,10 @@ COUNTERS_MAPPING = QueueMapping(function="counters", queue=COUNTERS_QUEUE, batch
 STREAM_MAPPINGS: tuple[StreamMapping, ...] = (RELAY_MAPPING,)
 # Small batches: each message may call the partner; no batching window, a pickup is asked for at once.
 POSTAL_MAPPING = QueueMapping(function="postal", queue=POSTAL_QUEUE, batch_size=10, batching_window_s=0)
-QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (COUNTERS_MAPPING, POSTAL_MAPPING)
+# Small batches, no window: each message means calls to providers, and an applicant should hear within seconds.
+NOTIFICATIONS_MAPPING = QueueMapping(function="notifications", queue=NOTIFICATIONS_QUEUE, batch_size=10,
+                                     batching_window_s=0)
+QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (COUNTERS_MAPPING, POSTAL_MAPPING, NOTIFICATIONS_MAPPING)
 
 
 @dataclass(frozen=True)
@@ -226,4 +247,7 @@ class SecretSpec:
 PAYMENT_GATEWAYS_SECRET = SecretSpec("payment-gateways")
 # The postal partners' API endpoints, tokens and webhook secrets: see `chalicelib/integrations/postal_config.py`.
 POSTAL_PARTNERS_SECRET = SecretSpec("postal-partners")
-SECRETS: tuple[SecretSpec, ...] = (PAYMENT_GATEWAYS_SECRET, POSTAL_PARTNERS_SECRET)
+# The messaging providers' accounts and the delivery receipts' webhook secrets: see
+# `chalicelib/integrations/messaging_config.py` for its JSON shape.
+NOTIFICATION_PROVIDERS_SECRET = SecretSpec("notification-providers")
+SECRETS: tuple[SecretSpec, ...] = (PAYMENT_GATEWAYS_SECRET, POSTAL_PARTNERS_SECRET, NOTIFICATION_PROVIDERS_SECRET)

@@ -376,6 +376,7 @@ def _policy(stage: str) -> dict[str, Any]:
     consumed = [_arn(queue_id(m.queue)) for m in topology.QUEUE_MAPPINGS]
     failure_destinations = [_arn(queue_id(m.on_failure)) for m in topology.STREAM_MAPPINGS]
     failure_destinations += [_arn(queue_id(s.on_failure)) for s in topology.SCHEDULES]
+    handled_failures = [_arn(queue_id(q)) for q in topology.HANDLED_FAILURE_QUEUES]
     parameters = [parameter_arn(p, stage) for p in topology.PARAMETERS]
     secrets = [secret_arn(secret, stage) for secret in topology.SECRETS]
     buckets = [_arn(bucket_id(b)) for b in topology.BUCKETS]
@@ -395,6 +396,13 @@ def _policy(stage: str) -> dict[str, Any]:
         _statement("Bus", {"events:PutEvents"}, [_arn(BUS_ID)]),
         _statement("ConsumedQueues", {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, consumed),
         _statement("FailureDestinations", {"sqs:SendMessage"}, failure_destinations),
+        # Queues a function reports failures to itself (notices no provider took), found by name once per container.
+        _statement("HandledFailures", {"sqs:GetQueueUrl", "sqs:SendMessage"}, handled_failures),
+        # SMS straight to a phone number: SNS authorises that only on "*" (there is no phone-number resource).
+        _statement("Sms", {"sns:Publish"}, ["*"]),
+        # Email from the stage's SES identities (the sender's verified domain or address).
+        _statement("Email", {"ses:SendEmail"},
+                   [_sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")]),
         # PutObject signs the presigned uploads; GetObject covers downloads and HeadObject (no action of its own).
         _statement("Objects", {"s3:GetObject", "s3:PutObject"}, objects),
         # Without ListBucket, HeadObject answers 403 instead of 404 for a key nobody has uploaded yet.
@@ -422,6 +430,7 @@ def failure_queues(stage: str) -> dict[str, str]:
     found = {dlq_id(spec): spec.dlq_physical(stage) for spec in topology.QUEUES}
     found |= {queue_id(m.on_failure): m.on_failure.physical(stage) for m in topology.STREAM_MAPPINGS}
     found |= {queue_id(s.on_failure): s.on_failure.physical(stage) for s in topology.SCHEDULES}
+    found |= {queue_id(q): q.physical(stage) for q in topology.HANDLED_FAILURE_QUEUES}
     return found
 
 

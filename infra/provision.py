@@ -120,11 +120,20 @@ def ensure_buckets(s3: Any, stage: str) -> None:
         s3.create_bucket(**kwargs)
 
 
-def provision(stage: str, *, dynamodb: Any, sqs: Any, events: Any, s3: Any | None = None) -> Provisioned:
+def ensure_email_identity(ses: Any, sender: str) -> None:
+    """Verify the notices' sender domain (moto's SES refuses to send from an unverified one, as SES does); deployed,
+    the province verifies its domain with DNS records once, outside the template."""
+    ses.verify_domain_identity(Domain=sender.rpartition("@")[2])
+
+
+def provision(stage: str, *, dynamodb: Any, sqs: Any, events: Any, s3: Any | None = None,
+              ses: Any | None = None, email_sender: str = "") -> Provisioned:
     result = Provisioned()
     ensure_tables(dynamodb, stage, result)
     ensure_queues(sqs, stage, result)
     ensure_bus(events, sqs, stage, result)
     if s3 is not None:
         ensure_buckets(s3, stage)
+    if ses is not None and email_sender:
+        ensure_email_identity(ses, email_sender)
     return result

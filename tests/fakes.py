@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import (
     AlreadyRecordedError,
     IdempotencyKeyRaceError,
+    IntegrationError,
     SequenceTakenError,
     UpstreamUnavailableError,
     VersionConflictError,
@@ -33,6 +35,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.events import DomainEvent, iso_utc
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.idempotency import RememberedResponse
+from chalicelib.domain.notifications import Channel, Notification, NotificationStatus, Preferences, may_move
 from chalicelib.domain.payments import (
     GatewayName,
     GatewayReport,
@@ -44,6 +47,7 @@ from chalicelib.domain.payments import (
 )
 from chalicelib.integrations.documents import PresignedUpload, StoredObject
 from chalicelib.integrations.event_bus import OutgoingEvent
+from chalicelib.integrations.messaging import OutgoingMessage
 from chalicelib.integrations.payment_gateway import MalformedCallbackError, SignatureError
 from chalicelib.integrations.postal_partner import ShipmentOrder, ShipmentReceipt
 from chalicelib.services.ports import Cursor, Page
@@ -522,3 +526,90 @@ class FakePostalPartner:
     def status(self, shipment_id: str) -> ShipmentReceipt | None:
         self._answer()
         return self.receipts.get(shipment_id)
+
+
+class InMemoryNotifications:
+    """`NotificationStore`: created once, statuses forward only (the machine's `may_move`), as the table's conditions."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Notification] = {}
+        self.prefs: dict[str, Preferences] = {}
+        self._lock = threading.Lock()  # a condition and its write are one step, as in DynamoDB
+
+    def create(self, n: Notification) -> bool:
+        with self._lock:
+            if n.id in self.items:
+                return False
+            self.items[n.id] = replace(n, attempts=list(n.attempts))
+            return True
+
+    def get(self, notification_id: str) -> Notification | None:
+        found = self.items.get(notification_id)
+        return replace(found, attempts=list(found.attempts)) if found else None
+
+    def move(self, notification_id: str, status: NotificationStatus, *, provider: str | None = None,
+             attempts: list[str] | None = None, awaits_receipt: bool | None = None) -> bool:
+        changes: dict[str, Any] = {"status": status}
+        if provider is not None:
+            changes["provider"] = provider
+        if attempts is not None:
+            changes["attempts"] = list(attempts)
+        if awaits_receipt is not None:
+            changes["awaits_receipt"] = awaits_receipt
+        with self._lock:
+            found = self.items.get(notification_id)
+            if found is None or not may_move(found.status, status):
+                return False
+            self.items[notification_id] = replace(found, **changes)
+            return True
+
+    def annotate(self, notification_id: str, *, provider: str, attempts: list[str], awaits_receipt: bool) -> None:
+        self.items[notification_id] = replace(self.items[notification_id], provider=provider, attempts=list(attempts),
+                                              awaits_receipt=awaits_receipt)
+
+    def inbox(self, owner_id: str, limit: int, cursor: Cursor | None) -> tuple[list[Notification], Cursor | None]:
+        mine = sorted((n for n in self.items.values() if n.owner_id == owner_id and n.channel is Channel.INBOX),
+                      key=lambda n: (n.occurred_at, n.id), reverse=True)
+        start = int(cursor["offset"]) if cursor else 0
+        page = mine[start:start + limit]
+        return page, ({"offset": start + limit} if start + limit < len(mine) else None)
+
+    def mark_read(self, owner_id: str, notification_id: str) -> Notification | None:
+        found = self.items.get(notification_id)
+        if found is None or found.owner_id != owner_id or found.channel is not Channel.INBOX:
+            return None
+        return found
+
+    def preferences(self, owner_id: str) -> Preferences:
+        return self.prefs.get(owner_id, Preferences())
+
+    def save_preferences(self, owner_id: str, preferences: Preferences) -> None:
+        self.prefs[owner_id] = preferences
+
+
+class FakeProvider:
+    """A messaging provider that answers from a script: `ok`, `unavailable` or `refused`, the last repeating."""
+
+    def __init__(self, name: str, channel: Channel, script: Sequence[str] = ("ok",), receipts: bool = False) -> None:
+        self.name, self.channel, self.receipts = name, channel, receipts
+        self.script = list(script)
+        self.sent: list[OutgoingMessage] = []
+        self.calls = 0
+
+    def send(self, message: OutgoingMessage) -> str:
+        outcome = self.script[min(self.calls, len(self.script) - 1)]
+        self.calls += 1
+        if outcome == "unavailable":
+            raise UpstreamUnavailableError("unavailable")
+        if outcome == "refused":
+            raise IntegrationError("refused")
+        self.sent.append(message)
+        return f"{self.name}-{len(self.sent)}"
+
+
+class InMemoryDeadLetters:
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def report(self, entry: Mapping[str, Any]) -> None:
+        self.entries.append(dict(entry))

@@ -11,7 +11,8 @@ from chalicelib.auth import mint_dev_token
 from chalicelib.bootstrap import container
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.handlers import gateway_errors
-from chalicelib.handlers.http import RouteDoc, endpoint, json_body
+from chalicelib.handlers.http import RouteDoc, endpoint, json_body, query_params
+from chalicelib.handlers.params import LIMIT
 
 bp = Blueprint(__name__)
 
@@ -44,3 +45,14 @@ def token() -> dict[str, Any]:
         now=c.now(),
     )
     return {"token": value, "token_type": "Bearer", "role": role, "sub": sub}
+
+
+@bp.route("/v1/dev/outbox", methods=["GET"])
+@endpoint(RouteDoc(summary="Every messaging provider call, newest first: what applicants would receive (local stage "
+                           "only)", query=(LIMIT,), response_schema="dev-outbox.v1.json", auth=False, errors=(400, 404)))
+def outbox() -> dict[str, Any]:
+    c = container()
+    if not c.settings.is_local or c.dev_outbox is None:
+        row = gateway_errors.ROUTE_NOT_FOUND
+        raise NotFoundError(row.message, code=row.code)
+    return {"items": c.dev_outbox.recent(query_params(bp)["limit"])}

@@ -16,6 +16,9 @@ Item layout (`pk`, `sk`):
              PROCEDURES / PROCEDURE#{code}     lists every procedure, whole, with its folded name (the app's catalogue)
   counters   {scope}#{YYYY-MM} / {metric}      a compliance counter
              EVENT#{event id} / APPLIED        marks an event as counted (expires after the replay window)
+  notifications  NOTIFICATION#{id} / NOTIFICATION  a notice on one channel, its status and content (inbox ones indexed)
+             PREFERENCES#{owner} / PREFERENCES  an applicant's channel opt-outs
+             DEV_OUTBOX / {at}#{id}            local stage only: each provider call, for GET /v1/dev/outbox (a day)
 """
 
 from __future__ import annotations
@@ -301,6 +304,66 @@ class AppliedEventModel(Model):
     expires_at = NumberAttribute()
 
 
+class InboxIndex(GlobalSecondaryIndex["NotificationModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = topology.BY_INBOX.name
+        projection = AllProjection()
+
+    inbox_owner = UnicodeAttribute(hash_key=True)
+    inbox_sort = UnicodeAttribute(range_key=True)
+
+
+class NotificationModel(Model):
+    class Meta:
+        table_name = topology.NOTIFICATIONS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="NOTIFICATION")
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    dossier_id = UnicodeAttribute()
+    dossier_code = UnicodeAttribute()
+    agency_code = UnicodeAttribute()
+    agency_path = ListAttribute(of=UnicodeAttribute)
+    recipient = UnicodeAttribute()  # personal data (phone, email): stays in this item, never in logs
+    template = UnicodeAttribute()
+    content = JSONAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    provider = UnicodeAttribute(null=True)
+    attempts = ListAttribute(of=UnicodeAttribute, default=list)
+    awaits_receipt = BooleanAttribute(default=False)
+    read_at = UnicodeAttribute(null=True)
+    inbox_owner = UnicodeAttribute(null=True)  # set on inbox notices only: makes the inbox index sparse
+    inbox_sort = UnicodeAttribute(null=True)  # "{occurred_at}#{id}": newest event first, ties broken by id
+    expires_at = NumberAttribute(null=True)
+    by_inbox = InboxIndex()
+
+
+class PreferencesModel(Model):
+    class Meta:
+        table_name = topology.NOTIFICATIONS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="PREFERENCES")
+    opted_out = ListAttribute(of=UnicodeAttribute, default=list)
+    updated_at = UnicodeAttribute()
+
+
+class DevOutboxModel(Model):
+    class Meta:
+        table_name = topology.NOTIFICATIONS.physical("local")
+
+    pk = UnicodeAttribute(hash_key=True, default="DEV_OUTBOX")
+    sk = UnicodeAttribute(range_key=True)
+    entry = JSONAttribute()
+    expires_at = NumberAttribute()
+
+
 _TABLE_OF: dict[type[Model], topology.TableSpec] = {
     DossierModel: topology.DOSSIERS,
     HistoryModel: topology.DOSSIERS,
@@ -313,6 +376,9 @@ _TABLE_OF: dict[type[Model], topology.TableSpec] = {
     CatalogueModel: topology.CATALOGUE,
     CounterModel: topology.COUNTERS,
     AppliedEventModel: topology.COUNTERS,
+    NotificationModel: topology.NOTIFICATIONS,
+    PreferencesModel: topology.NOTIFICATIONS,
+    DevOutboxModel: topology.NOTIFICATIONS,
 }
 
 

@@ -19,6 +19,8 @@ import boto3
 
 from chalicelib import topology
 from infra.local.event_sources import QueuePoller, StreamPoller
+from infra.local.notify_sandbox import NotifySandbox, start_notify_sandbox
+from infra.local.notify_sandbox import sandbox_environment as notify_sandbox_environment
 from infra.local.payment_sandbox import PaymentSandbox, sandbox_environment, start_payment_sandbox
 from infra.local.postal_sandbox import PostalSandbox, start_postal_sandbox
 from infra.local.processes import ROOT, ManagedProcess, free_port, start_dynamodb_local, start_moto
@@ -40,11 +42,13 @@ class StackConfig:
     sqs_retry_delay_s: int = 1
     postal_auto: bool = True  # the postal simulator walks each new shipment to delivery (tests drive it themselves)
     postal_port: int = 8400  # the postal simulator (its API and its controls)
+    notify_retry_base_ms: int = 200  # a messaging provider's first retry waits this long, then doubles
 
     @classmethod
     def for_tests(cls) -> StackConfig:
         return cls(api_port=free_port(), dynamodb_port=free_port(), moto_port=free_port(), data_dir=None,
-                   postal_auto=False, postal_port=free_port())
+                   postal_auto=False, postal_port=free_port(),
+                   notify_retry_base_ms=20)
 
 
 def stage_environment(stage: str = STAGE) -> dict[str, str]:
@@ -66,6 +70,8 @@ class LocalStack:
     payments: PaymentSandbox | None = None  # the VNPay and PayGov simulators, with the API
     _payments_port: int = 0
     postal: PostalSandbox | None = None  # the postal partner's simulator, with the API
+    notify: NotifySandbox | None = None  # the VNPT brandname and Zalo ZNS simulators, with the API
+    _notify_port: int = 0
 
     @property
     def api_url(self) -> str:
@@ -108,9 +114,13 @@ class LocalStack:
             self._payments_port = free_port()
             os.environ.update(sandbox_environment(self.api_url, self._payments_port))
             os.environ["POSTAL_API_URL"] = f"http://127.0.0.1:{cfg.postal_port}"
+            self._notify_port = free_port()
+            os.environ.update(notify_sandbox_environment(self._notify_port))
+        os.environ.setdefault("NOTIFY_RETRY_BASE_MS", str(cfg.notify_retry_base_ms))
         self.resources = provision(
             STAGE, dynamodb=self.client("dynamodb"), sqs=self.client("sqs"), events=self.client("events"),
-            s3=self.client("s3"),
+            s3=self.client("s3"), ses=self.client("ses"),
+            email_sender=os.environ.get("NOTIFY_EMAIL_SENDER", "thongbao@dichvucong.local"),
         )
         from infra.seed import seed  # after the environment is set: the container reads it on first use
 
@@ -122,6 +132,7 @@ class LocalStack:
             self.start_http()
             self.start_payment_sandbox()
             self.start_postal_sandbox()
+            self.notify = start_notify_sandbox(self.api_url, os.environ, self._notify_port)
 
     def start_event_sources(self) -> None:
         from app import app
@@ -192,6 +203,8 @@ class LocalStack:
             self.postal.stop()
         if self.payments is not None:
             self.payments.stop()
+        if self.notify is not None:
+            self.notify.stop()
         for poller in self.pollers:
             poller.stop()
         for poller in self.pollers:
@@ -220,6 +233,8 @@ def main() -> None:
         f"  moto server     http://127.0.0.1:{config.moto_port}   (EventBridge, SQS, SNS, SES, S3)\n"
         f"  payment sandbox {stack.payments.base_url if stack.payments else '-'}   (VNPay and PayGov simulators)\n"
         f"  postal sandbox  {stack.postal.base_url if stack.postal else '-'}   (the postal partner's simulator)\n"
+        f"  notify sandbox  {stack.notify.base_url if stack.notify else '-'}   (VNPT SMS brandname, Zalo ZNS; "
+        f"what they sent: GET {stack.api_url}/v1/dev/outbox)\n"
         f"  logs            {config.log_dir}\n"
         "Ctrl-C stops everything.",
         flush=True,

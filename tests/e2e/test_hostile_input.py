@@ -278,3 +278,49 @@ def test_a_citizen_learns_nothing_of_agency_codes_from_the_work_queue(api: Api, 
 @pytest.mark.parametrize("period", ["0000-01", "9999-12"])
 def test_a_period_outside_the_services_span_is_400(api: Api, admin_token: str, period: str) -> None:
     refused(api.call("GET", f"/v1/reports/kpi?period={period}&agency=H46", token=admin_token), 400, "PERIOD_INVALID")
+
+
+# --- notifications (issue 10): the inbox, preferences and the providers' receipts ---------------------------
+
+
+@pytest.mark.parametrize(("path", "code"), [
+    ("/v1/me/notifications?cursor=" + "A" * 2000, "QUERY_INVALID"),
+    ("/v1/me/notifications?cursor=bm90LWpzb24", "CURSOR_INVALID"),
+    ("/v1/me/notifications?cursor=" + base64.urlsafe_b64encode(b'{"pk": {"S": ""}}').decode().rstrip("="),
+     "CURSOR_INVALID"),
+    ("/v1/me/notifications?limit=%C2%B2", "QUERY_INVALID"),
+])
+def test_an_inbox_cursor_or_limit_outside_its_shape_is_400(api: Api, citizen: str, path: str, code: str) -> None:
+    refused(api.call("GET", path, token=citizen), 400, code)
+
+
+@pytest.mark.parametrize("notification_id", ["x" * 33, "ZZ" * 16, "%00" + "a" * 31])
+def test_a_notification_id_outside_its_shape_is_400(api: Api, citizen: str, notification_id: str) -> None:
+    refused(api.call("POST", f"/v1/me/notifications/{notification_id}/read", token=citizen), 400, "PATH_INVALID")
+
+
+@pytest.mark.parametrize("body", [{}, {"inbox": False}, {"sms": "no"}, {"sms": None}, {"fax": True}])
+def test_preferences_outside_their_schema_are_400(api: Api, citizen: str, body: dict[str, Any]) -> None:
+    refused(api.call("PUT", "/v1/me/preferences", body, token=citizen), 400, "VALIDATION_FAILED")
+
+
+@pytest.mark.parametrize(("headers", "status", "code"), [
+    ({}, 400, "HEADER_INVALID"),
+    ({"webhook-id": "m1", "webhook-timestamp": "nan", "webhook-signature": "v1,AAAA"}, 400, "HEADER_INVALID"),
+    ({"webhook-id": "m1", "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"}, 401, "WEBHOOK_SIGNATURE_INVALID"),
+    ({"webhook-id": "m1", "webhook-timestamp": str(int(datetime.now(UTC).timestamp())),
+      "webhook-signature": "v1"}, 401, "WEBHOOK_SIGNATURE_INVALID"),
+    ({"webhook-id": "m1", "webhook-timestamp": str(int(datetime.now(UTC).timestamp())),
+      "webhook-signature": "v1,not*base64"}, 401, "WEBHOOK_SIGNATURE_INVALID"),
+    ({"webhook-id": "m1", "webhook-timestamp": "9" * 12, "webhook-signature": "v1,AAAA"}, 401,
+     "WEBHOOK_SIGNATURE_INVALID"),
+])
+def test_a_delivery_receipt_without_a_valid_signature_is_refused(api: Api, headers: dict[str, str], status: int,
+                                                                 code: str) -> None:
+    body = {"reference": "a" * 32, "status": "delivered"}
+    refused(api.call("POST", "/v1/partners/vnpt/delivery-receipts", body, headers=headers), status, code)
+
+
+def test_a_delivery_receipt_for_an_unknown_provider_is_400(api: Api) -> None:
+    refused(api.call("POST", "/v1/partners/fax/delivery-receipts", {"reference": "a" * 32, "status": "delivered"}),
+            400, "PATH_INVALID")

@@ -14,6 +14,7 @@ URL is the permission it carries, used later by whoever holds it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from botocore.client import BaseClient
 
 from infra.cloudformation import API_FUNCTION, functions
 
-RECORDED_SERVICES = frozenset({"dynamodb", "dynamodbstreams", "events", "sqs", "s3", "ssm"})
+RECORDED_SERVICES = frozenset({"dynamodb", "dynamodbstreams", "events", "sqs", "s3", "ssm", "sns", "ses"})
 # Calls the local event-source runner makes where AWS's mappings make none: not the function's permissions.
 LOCAL_ONLY = {
     ("sqs", "ChangeMessageVisibility"): "the queue poller's quick retry of a failed message (a documented local liberty)",
@@ -64,6 +65,7 @@ def invoked_as(function: str) -> Iterator[None]:
 
 def function_of_thread(name: str) -> str | None:
     kind, _, function = name.partition(":")
+    function = re.sub(r"_[0-9]+$", "", function)  # a worker thread the function started: `{its thread's name}_{n}`
     if kind in ("stream", "queue") and function:
         # Tests of the runner itself start pollers for handlers of their own: those are no function of the app.
         return function if function in functions() else None
@@ -190,6 +192,18 @@ def _ssm(operation: str, params: dict[str, Any], region: str) -> list[Permission
     return [Permission(f"ssm:{operation}", _parameter_arn(name, region)) for name in names]
 
 
+def _sns(operation: str, params: dict[str, Any]) -> list[Permission]:
+    # A Publish to a phone number names no resource: IAM checks it against "*".
+    return [Permission(f"sns:{operation}", str(params.get("TopicArn") or params.get("TargetArn") or "*"))]
+
+
+def _ses(operation: str, params: dict[str, Any], region: str) -> list[Permission]:
+    # SendEmail is authorised on the sending identity: the Source's domain (or the address itself, if verified alone).
+    domain = str(params.get("Source", "")).rpartition("@")[2]
+    identity = f"arn:aws:ses:{region}:{RECORDED_ACCOUNT}:identity/{domain}" if domain else "*"
+    return [Permission(f"ses:{operation}", identity)]
+
+
 def required_permissions(service: str, operation: str, params: dict[str, Any], region: str) -> list[Permission]:
     """What IAM checks for one call: an action on each resource it touches ("*" where the call names none)."""
     if service == "dynamodb":
@@ -204,6 +218,10 @@ def required_permissions(service: str, operation: str, params: dict[str, Any], r
         return _s3(operation, params)
     if service == "ssm":
         return _ssm(operation, params, region)
+    if service == "sns":
+        return _sns(operation, params)
+    if service == "ses":
+        return _ses(operation, params, region)
     raise ValueError(f"not a recorded service: {service}")
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.topology import COUNTERS_MAPPING, POSTAL_MAPPING, RELAY_MAPPING, SCHEDULES
+from chalicelib.topology import COUNTERS_MAPPING, NOTIFICATIONS_MAPPING, POSTAL_MAPPING, RELAY_MAPPING, SCHEDULES
 from infra import cloudformation as cfn
 from infra.local.processes import ROOT
 from infra.local.stack import STAGE as LOCAL_STAGE
@@ -24,7 +24,8 @@ RECONCILE_PAYMENTS = next(s.function for s in SCHEDULES if s.function == "reconc
 
 # The functions the suite must have seen, or the check could pass having checked nothing.
 MUST_SEE = {cfn.API_FUNCTION, RELAY_MAPPING.function, COUNTERS_MAPPING.function, DEADLINE_WATCH, RECONCILE_PAYMENTS,
-            POSTAL_MAPPING.function}
+            POSTAL_MAPPING.function,
+            NOTIFICATIONS_MAPPING.function}
 # And the permissions each must have been seen to need: the ones whose absence would lock a deployed stage out
 # (the token key, the watch's index reads) or stop the pipeline, so the check cannot pass without checking them.
 MUST_NEED = {
@@ -35,6 +36,11 @@ MUST_NEED = {
     (RELAY_MAPPING.function, "events:PutEvents"),
     (COUNTERS_MAPPING.function, "dynamodb:UpdateItem"),
     (POSTAL_MAPPING.function, "dynamodb:GetItem"),  # reads the dossier (its addresses stay in its item)
+    (NOTIFICATIONS_MAPPING.function, "dynamodb:PutItem"),  # a notice stored before any provider is called
+    (NOTIFICATIONS_MAPPING.function, "sns:Publish"),  # SMS after the brandname gateway failed over
+    (NOTIFICATIONS_MAPPING.function, "ses:SendEmail"),
+    (NOTIFICATIONS_MAPPING.function, "sqs:SendMessage"),  # a technical failure's dead-letter entry
+    (cfn.API_FUNCTION, "dynamodb:UpdateItem"),  # a delivery receipt or a read mark moves a notice (conditional update)
 }
 
 
