@@ -3,6 +3,7 @@ and the recorder of every AWS call each function makes (checked against the depl
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,10 @@ import pytest
 from infra.local.stack import LocalStack, StackConfig
 from tests.policy.recorder import CallRecorder
 from tests.support import Api
+
+# The counters consumer's embedded metrics are log lines on stdout: in a test run, from the pollers' threads, they
+# would land between the tests' output. `tests/unit/test_live_metrics.py` turns them on for itself.
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
