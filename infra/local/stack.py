@@ -134,13 +134,16 @@ class LocalStack:
             self.start_postal_sandbox()
             self.notify = start_notify_sandbox(self.api_url, os.environ, self._notify_port)
 
-    def start_event_sources(self) -> None:
+    def start_event_sources(self, only: frozenset[str] | None = None) -> None:
+        """Poll every mapping (or the functions `only` names) and call its function as Lambda would."""
         from app import app
 
         handlers = app.handler_map
         assert self.resources is not None
         sqs, streams = self.client("sqs"), self.client("dynamodbstreams")
         for mapping in topology.STREAM_MAPPINGS:
+            if only is not None and mapping.function not in only:
+                continue
             self.pollers.append(
                 StreamPoller(
                     mapping,
@@ -153,6 +156,8 @@ class LocalStack:
                 )
             )
         for queue_mapping in topology.QUEUE_MAPPINGS:
+            if only is not None and queue_mapping.function not in only:
+                continue
             url = self.resources.queue_urls[queue_mapping.queue.logical]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             self.pollers.append(
