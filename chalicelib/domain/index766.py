@@ -20,6 +20,7 @@ from .kpi import (
     OnTimeFigures,
     PaymentFigures,
     Ratio,
+    distinct_procedures,
     filing_figures,
     lifecycle_figures,
     parsed,
@@ -149,12 +150,6 @@ class IndexReport:
                       "score": round(sum(g["score"] or 0 for g in groups), 2)},
             "not_computable": [item.as_dict() for item in UNCOMPUTABLE],
         }
-
-
-def distinct_procedures(metrics: Mapping[str, int], name: str) -> int:
-    """Procedures whose per-procedure counter `name|procedure=…` is above zero: an exact distinct count at every
-    scope, since a parent's counters are its children's, summed as they are written."""
-    return len({metric.label("procedure") for metric, value in parsed(metrics) if metric.name == name and value > 0})
 
 
 def _results(metrics: Mapping[str, int]) -> tuple[int, int, int]:

@@ -220,24 +220,28 @@ class PaymentFigures:
         }
 
 
+def distinct_procedures(metrics: Mapping[str, int], name: str) -> int:
+    """Procedures whose per-procedure counter `name|procedure=…` is above zero: an exact distinct count at every
+    scope, since a parent's counters are its children's, summed as they are written."""
+    return len({metric.label("procedure") for metric, value in parsed(metrics) if metric.name == name and value > 0})
+
+
 def payment_figures(metrics: Mapping[str, int]) -> PaymentFigures:
     """From the counters summed over the period: distinct procedures are those whose per-procedure counter is above
     zero, so the figure is exact at every scope (a parent's counters are its children's, summed as they are written)."""
     online = total = paid_dossiers = fee_bearing = requested = 0
-    procedures: set[str] = set()
     for metric, value in parsed(metrics):
         if metric.name == PAYMENT:
             total += value
             online += value if metric.label("via") == "online" else 0
         elif metric.name == PAID_ONLINE_DOSSIER:
             paid_dossiers += value
-        elif metric.name == PAID_ONLINE_PROCEDURE and value > 0:
-            procedures.add(metric.label("procedure") or "")
         elif metric.name == PAYMENT_REQUESTED:
             requested += value
         elif metric.name == FEE_BEARING:
             fee_bearing += value
-    return PaymentFigures(online, total, paid_dossiers, fee_bearing, len(procedures), requested)
+    return PaymentFigures(online, total, paid_dossiers, fee_bearing,
+                          distinct_procedures(metrics, PAID_ONLINE_PROCEDURE), requested)
 
 
 # --- the postal service ----------------------------------------------------------------------------------------

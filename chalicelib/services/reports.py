@@ -108,25 +108,27 @@ def tier_report(root_code: str, period: str, tier: Tier, actor: Actor, catalogue
             "agencies": out}
 
 
-def agency_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue, listings: CatalogueListings,
-                  counters: Counters, targets: Sequence[Target]) -> dict[str, Any]:
-    """One agency's figures (its subordinates included) against the targets it is held to."""
+def _one_agency(agency_code: str, period: str, actor: Actor, catalogue: Catalogue, listings: CatalogueListings,
+                counters: Counters, targets: Sequence[Target]) -> tuple[AgencyFigures, list[str]]:
+    """An agency's figures (its subordinates included) for a period, once the caller may read them."""
     months = period_months(period)
     access.require_role(actor, access.AGENCY_DATA)
     agency = catalogue.agency(agency_code)
     access.require_agency_scope(actor, agency, ("báo cáo", "reports"))
     reads = _read_months([agency.code], months, counters)
-    return _figures(agency, _subtree(agency, listings.agencies()), months, reads, listings, targets).as_dict()
+    return _figures(agency, _subtree(agency, listings.agencies()), months, reads, listings, targets), months
+
+
+def agency_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue, listings: CatalogueListings,
+                  counters: Counters, targets: Sequence[Target]) -> dict[str, Any]:
+    """One agency's figures (its subordinates included) against the targets it is held to."""
+    return _one_agency(agency_code, period, actor, catalogue, listings, counters, targets)[0].as_dict()
 
 
 def index_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue, listings: CatalogueListings,
                  counters: Counters, targets: Sequence[Target]) -> dict[str, Any]:
     """The national index's computable items for an agency (its subordinates included), with their scores."""
-    months = period_months(period)
-    access.require_role(actor, access.AGENCY_DATA)
-    agency = catalogue.agency(agency_code)
-    access.require_agency_scope(actor, agency, ("báo cáo", "reports"))
-    reads = _read_months([agency.code], months, counters)
-    row = _figures(agency, _subtree(agency, listings.agencies()), months, reads, listings, targets)
+    row, months = _one_agency(agency_code, period, actor, catalogue, listings, counters, targets)
+    agency = row.agency
     return {"agency": {"code": agency.code, "name": agency.name, "level": agency.level.value}, "period": period,
             "months": months, **row.index.as_dict()}

@@ -244,3 +244,50 @@ def test_the_scheduled_reconciliation_runs_as_its_own_function(api: Api) -> None
     with invoked_as(RECONCILE_PAYMENTS_SCHEDULE.function):
         result = app.handler_map[RECONCILE_PAYMENTS_SCHEDULE.function](scheduled, None)
     validate("reconcile-result.v1.json", result)
+
+
+# --- hostile input on the payment, report and admin routes this issue added -------------------------------------------
+
+
+def test_hostile_bodies_on_the_payment_routes_are_4xx_and_store_nothing(api: Api, admin_token: str) -> None:
+    token, dossier = filed(api, commune(25), "pay-hostile")
+    officer = api.token("officer", sub="pay-hostile-officer", agency=commune(25))
+    base = f"/v1/dossiers/{dossier['id']}/payments"
+    cases = [
+        (base, token, b"[" * 5000 + b"]" * 5000, "BODY_TOO_DEEP"),
+        (base, token, b'{"gateway": "vnpay\\ud800"}', "TEXT_INVALID"),
+        (f"{base}/desk", officer, b'{"amount": 1' + b"0" * 40 + b', "method": "cash", "receipt_number": "R1"}', None),
+        (f"{base}/desk", officer, '{"amount": 5000, "method": "cash", "receipt_number": "R١٢"}'.encode(), None),
+        (f"{base}/desk", officer, b'{"amount": 5000, "method": "cash", "receipt_number": "' + b"R" * 3000 + b'"}', None),
+        (f"/v1/dossiers/{'f' * 3000}/payments", token, b'{"gateway": "vnpay"}', "PATH_INVALID"),
+    ]
+    for path, caller, raw, code in cases:
+        reply = api.call("POST", path, raw=raw, token=caller)
+        assert 400 <= reply.status < 500, (path, raw[:60], reply.status, reply.body)
+        if code:
+            assert reply.body["error"]["code"] == code, reply.body
+    listed = api.call("GET", base, token=token).body
+    assert (listed["items"], listed["paid_total"]) == ([], 0)  # nothing was recorded
+    bad_admin = [("/v1/admin/counters/rebuild", b'{"period": "\xd9\xa2\xd9\xa0\xd9\xa2\xd9\xa6-11"}'),
+                 ("/v1/admin/counters/rebuild", b'{"period": "2026-11", "compare": ["' + b"H" * 3000 + b'"]}'),
+                 ("/v1/admin/payments/reconcile", b'{"older_than_minutes": 1' + b"0" * 30 + b"}")]
+    for path, raw in bad_admin:
+        reply = api.call("POST", path, raw=raw, token=admin_token)
+        assert reply.status == 400, (path, reply.body)
+    assert api.call("GET", "/v1/reports/index766?period=2026-Q5&agency=H46", token=admin_token).status == 400
+
+
+def test_hostile_paygov_callbacks_are_refused_in_its_protocol_and_store_nothing(api: Api) -> None:
+    token, dossier = filed(api, commune(25), "pay-hostile-paygov")
+    payment = pay(api, dossier["id"], token, gateway="paygov").body
+    forged = {"merchantCode": "DVCLOCAL", "orderId": payment["txn_ref"], "amount": str(FEE), "currency": "VND",
+              "transactionNo": "1", "bankCode": "NCB", "payDate": "20261126101500", "resultCode": "00",
+              "message": "ok", "checksum": "0" * 64}
+    bodies = [json.dumps(forged).encode(),  # a forged checksum
+              b"[" * 5000 + b"]" * 5000, b'{"orderId": "\\ud800"}', b'{"amount": 1' + b"0" * 40 + b"}",
+              json.dumps({**forged, "amount": "٨٠٠٠"}).encode(), json.dumps({**forged, "orderId": "P" * 3000}).encode()]
+    for raw in bodies:
+        reply = api.call("POST", "/v1/payments/paygov/callback", raw=raw)
+        assert reply.status == 200 and reply.body["code"] == "97", (raw[:60], reply.body)  # the platform's own code
+    listed = api.call("GET", f"/v1/dossiers/{dossier['id']}/payments", token=token).body
+    assert [p["status"] for p in listed["items"]] == ["pending"] and listed["paid_online_total"] == 0

@@ -21,10 +21,9 @@ from chalicelib.domain.index766 import (
     CatalogueFacts,
     Scoring,
     catalogue_facts,
-    distinct_procedures,
     index_items,
 )
-from chalicelib.domain.kpi import Ratio, on_time_figures, payment_figures
+from chalicelib.domain.kpi import Ratio, distinct_procedures, on_time_figures, payment_figures
 from chalicelib.domain.targets import Target, Tier, applicable, judged, ranks, targets_from_data, tier_of
 from chalicelib.domain.vocabulary import AgencyLevel, OnlineForm
 
