@@ -12,6 +12,8 @@
 - the backlog of those submissions relayed and counted, then submit-to-report latency over HTTP through every
   hop (stream → relay → EventBridge → SQS with its batching window → counters), checking that the relay
   published exactly the events of the submissions timed
+- a province-year report (the root and its 40 communes ranked) over HTTP, from a year of seeded counters
+  (`bench.reports`)
 
 Printed, not asserted, except the checks that the figures measure what they say (exit status 1 if one fails).
 Everything else the run prints goes to `.local/logs/bench.log`.
@@ -36,6 +38,7 @@ from typing import Any
 from bench.contention import CONTAINERS, EACH, submit_concurrently
 from bench.measure import Published, RequestCounter, SentTransactions, Table, TransactionCounter, quiet, warnings_only
 from bench.payments import ipn_figures
+from bench.reports import year_report_figures
 from chalicelib import topology
 from chalicelib.domain.codes import parse_dossier_code
 from chalicelib.store.sequences import MAX_BLOCK, RATE_WINDOW
@@ -78,7 +81,7 @@ def run(stack: LocalStack, table: Table) -> None:
     from chalicelib.bootstrap import container
     from chalicelib.store import models
     from infra.seed import agencies
-    from tests.support import submission
+    from tests.support import Api, submission
 
     warnings_only()
     communes = [a.code for a in agencies(stack.config.province_code) if a.kind == "commune"]
@@ -167,9 +170,10 @@ def run(stack: LocalStack, table: Table) -> None:
     for poller in stack.pollers:
         poller.join(timeout=5)
     table.line()
+    year_report_figures(Api(stack.api_url), agencies(stack.config.province_code), table)  # from counters alone
+    table.line()
     from infra.local.payment_sandbox import sandbox_environment
     from infra.local.processes import free_port
-    from tests.support import Api
 
     stack._payments_port = free_port()  # the gateways' URLs point at the simulator, as in `make run`
     os.environ.update(sandbox_environment(stack.api_url, stack._payments_port))

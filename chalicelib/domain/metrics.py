@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 _SEPARATORS = ("|", "=")
 
@@ -57,17 +58,24 @@ class Metric:
     @classmethod
     def parse(cls, text: str) -> Metric:
         """The metric a stored counter's text names; ValueError if it is not in the grammar."""
-        name, *labels = text.split("|")
-        pairs = [tuple(label.split("=", 1)) for label in labels]
-        if any(len(pair) != 2 for pair in pairs):
-            raise ValueError(f"not a metric: {text!r}")
-        return cls(name, tuple(sorted((label, value) for label, value in pairs)))
+        return _parse(text)
 
     def label(self, name: str) -> str | None:
         return dict(self.labels).get(name)
 
     def __str__(self) -> str:
         return "|".join([self.name, *(f"{label}={value}" for label, value in self.labels)])
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse(text: str) -> Metric:
+    """`Metric.parse`, remembered: a report parses the same few hundred texts for every agency and month it reads,
+    and a `Metric` is immutable. (An error is not remembered: the text is parsed again, and refused again.)"""
+    name, *labels = text.split("|")
+    pairs = [tuple(label.split("=", 1)) for label in labels]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"not a metric: {text!r}")
+    return Metric(name, tuple(sorted((label, value) for label, value in pairs)))
 
 
 def label_value(value: object) -> str | None:

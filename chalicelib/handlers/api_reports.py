@@ -14,9 +14,10 @@ from chalicelib.domain.targets import FIGURES, Tier
 from chalicelib.handlers import spreadsheet
 from chalicelib.handlers.http import RouteDoc, current_actor, endpoint, query_params
 from chalicelib.handlers.params import AGENCY, PERIOD, REPORT_FORMAT, TIER
-from chalicelib.services import queries, reports
+from chalicelib.services import reports
 
 bp = Blueprint(__name__)
+TIERS = (Tier.DEPARTMENT, Tier.DISTRICT, Tier.COMMUNE)  # the workbook's sheets, in this order
 
 
 @bp.route("/v1/reports/kpi", methods=["GET"])
@@ -37,18 +38,14 @@ def kpi() -> Any:
     if params["format"] == "csv" and not params.get("tier"):
         raise ValidationError("Xuất CSV cần chọn cấp xếp hạng (tier). (format=csv needs tier.)", code="QUERY_INVALID")
     if params["format"] == "xlsx":
-        rankings = [reports.tier_report(params["agency"], params["period"], tier, actor, c.catalogue, c.listings,
-                                        c.counters, c.targets) for tier in (Tier.DEPARTMENT, Tier.DISTRICT, Tier.COMMUNE)]
+        rankings = reports.tier_reports(params["agency"], params["period"], TIERS, actor, c.catalogue, c.listings,
+                                        c.counters, c.targets)
         return Response(body=spreadsheet.workbook([r for r in rankings if r["agencies"]]), status_code=200,
                         headers={"Content-Type": spreadsheet.XLSX,
                                  "Content-Disposition": f'attachment; filename="kpi-{params["period"]}.xlsx"'})
-    report = queries.kpi_report(params["agency"], params["period"], actor, c.catalogue, c.counters)
-    own = reports.agency_report(params["agency"], params["period"], actor, c.catalogue, c.listings, c.counters,
+    tier = Tier(params["tier"]) if params.get("tier") else None
+    report = reports.kpi_report(params["agency"], params["period"], tier, actor, c.catalogue, c.listings, c.counters,
                                 c.targets)
-    report["targets"] = own["targets"]
-    if params.get("tier"):
-        report["ranking"] = reports.tier_report(params["agency"], params["period"], Tier(params["tier"]), actor,
-                                                c.catalogue, c.listings, c.counters, c.targets)
     if params["format"] == "csv":
         return Response(body=ranking_csv(report["ranking"]), status_code=200,
                         headers={"Content-Type": "text/csv; charset=utf-8",

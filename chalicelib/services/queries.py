@@ -1,4 +1,4 @@
-"""Read use cases: a dossier for whoever may see it, an applicant's own dossiers, the KPI report."""
+"""Read use cases: a dossier for whoever may see it, an applicant's own dossiers, an agency's work queue."""
 
 from __future__ import annotations
 
@@ -7,21 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import access
-from chalicelib.domain.counting import agency_scope
 from chalicelib.domain.dossier import Dossier
 from chalicelib.domain.errors import ValidationError, dossier_not_found
 from chalicelib.domain.events import iso_utc
 from chalicelib.domain.history import Actor, HistoryEntry
-from chalicelib.domain.kpi import (
-    filing_figures,
-    lifecycle_figures,
-    months_of_period,
-    on_time_figures,
-    payment_figures,
-    postal_figures,
-)
 from chalicelib.domain.vocabulary import Status
-from chalicelib.services.ports import Catalogue, Counters, Cursor, DossierReader, Page
+from chalicelib.services.ports import Catalogue, Cursor, DossierReader, Page
 
 
 def readable_dossier(dossier_id: str, actor: Actor, dossiers: DossierReader) -> Dossier:
@@ -65,44 +56,6 @@ def list_my_dossiers(actor: Actor, limit: int, cursor: Cursor | None, dossiers: 
     access.require_role(actor, access.OWN_DOSSIERS)
     check_cursor(cursor, ("owner_id", actor.user_id), "submitted_at")
     return dossiers.list_for_owner(actor.user_id, limit, cursor)
-
-
-def kpi_report(agency_code: str, period: str, actor: Actor, catalogue: Catalogue, counters: Counters) -> dict[str, Any]:
-    try:
-        months = months_of_period(period)
-    except ValueError as exc:
-        raise ValidationError(
-            "Kỳ báo cáo phải có dạng YYYY-MM hoặc YYYY-Qn. (period must be YYYY-MM or YYYY-Qn.)",
-            code="PERIOD_INVALID",
-        ) from exc
-    access.require_role(actor, access.AGENCY_DATA)  # before any lookup: a citizen learns nothing of agency codes
-    agency = catalogue.agency(agency_code)
-    access.require_agency_scope(actor, agency, ("báo cáo", "reports"))
-    metrics = counters.read(agency_scope(agency.code), months)
-    closing = counters.read(agency_scope(agency.code), months[-1:])  # the month-end snapshot: unfinished judged then
-    on_time = on_time_figures(metrics, closing)
-    figures = filing_figures(metrics)
-    lifecycle = lifecycle_figures(metrics)
-    return {
-        "agency": {"code": agency.code, "name": agency.name, "level": agency.level.value},
-        "period": period,
-        "months": months,
-        "filed": {
-            "total": figures.total,
-            "by_channel": figures.by_channel,
-            "by_online_form": figures.by_online_form,
-            "internal_by_channel": figures.internal_by_channel,
-        },
-        "online_share": figures.online_share.as_dict(),
-        "internal_online_share": figures.internal_online_share.as_dict(),
-        "online_any_share": figures.online_any_share.as_dict(),
-        "lifecycle": lifecycle.counts,
-        "on_time": on_time.as_dict(),
-        "on_time_share": on_time.share.as_dict(),
-        "finished_on_time_share": lifecycle.finished_on_time_share.as_dict(),
-        "payments": payment_figures(metrics).as_dict(),
-        "postal": postal_figures(metrics).as_dict(),
-    }
 
 
 def work_queue(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.bootstrap import container
-from chalicelib.domain.counting import agency_scope, fold
+from chalicelib.domain.counting import agency_scope, aggregate, fold
 from chalicelib.domain.events import DossierSubmitted, from_detail
 from chalicelib.store.counters import CounterStore
 from chalicelib.topology import COUNTERS_QUEUE, EVENT_SOURCE
@@ -62,7 +63,9 @@ def test_a_large_batch_is_split_into_transactions_and_counted_exactly(stack: Loc
     agency = "TEST.LARGE"
     details = [event(agency, channel=("online", "direct")[i % 2]) for i in range(250)]
     stats = container().counters.apply(fold(from_detail(d) for d in details))  # the service folds, the store applies
-    assert stats.events_applied == 250 and stats.transactions == 3
+    # 3 metrics × 3 scopes (the agency, the province, the level) = 9 counters, and their 9 year rollups: 82 markers
+    # fit beside those 18 increments in a transaction of 100 actions, so 250 events take 4 transactions
+    assert stats.events_applied == 250 and stats.transactions == 4 and stats.counter_writes == 4 * 18
     figures = CounterStore.read(agency_scope(agency), ["2026-11"])
     assert figures == {"filed|applicant=citizen|channel=online|form=full": 125,
                        "filed|applicant=citizen|channel=direct|form=full": 125,
@@ -160,3 +163,32 @@ def test_an_outbox_event_that_breaks_its_schema_goes_to_the_relay_failure_queue(
 
     found = wait_for(failures, lambda bodies: any(bad.pk in body for body in bodies), 15)
     assert any(bad.pk in body for body in found)
+
+
+def test_a_year_is_read_from_its_rollup_and_equals_its_months(stack: LocalStack) -> None:
+    """The store keeps each month's counter and its year's (the rollup a year's report reads): applied in one
+    transaction, so the year equals the sum of its months, however the year is read, and seeding gives the same."""
+    import dataclasses
+
+    agency, seeded = "TEST.YEAR", "TEST.YEAR.SEEDED"
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    details = [event(agency, channel=("online", "direct")[m % 2], at=datetime(2025, m, 15, 3, tzinfo=UTC))
+               for m in range(1, 13) for _ in range(m)]
+    details.append(event(agency, at=datetime(2026, 1, 1, 3, tzinfo=UTC)))  # another year: not in 2025's rollup
+    details.append(event(agency, at=datetime(2024, 12, 31, 16, 59, tzinfo=UTC)))  # 23:59 on 31 December in Vietnam
+    events = [dataclasses.replace(from_detail(d), agency_path=(agency,)) for d in details]
+    counters = container().counters
+    counters.apply(fold(events))
+    counters.apply(fold(events))  # a redelivery moves neither the months nor the year
+    scope = agency_scope(agency)
+    year = CounterStore.read(scope, months)  # the whole year: the rollup
+    by_month = [CounterStore.read(scope, [month]) for month in months]
+    assert sum(value for metric, value in year.items() if metric.startswith("filed|")) == 78  # 1 + 2 + … + 12
+    assert year == dict(sum((Counter(m) for m in by_month), Counter()))
+    assert CounterStore.read(scope, months[:11]) == dict(sum((Counter(m) for m in by_month[:11]), Counter()))
+    # online in the even months (2 + 4 + … + 12) and in January 2026: the year from its rollup, the month alone
+    assert CounterStore.read(scope, [*months, "2026-01"])["filed_online|procedure=1.001193"] == 42 + 1
+
+    other = [dataclasses.replace(e, agency_path=(seeded,), agency_code=seeded) for e in events]
+    CounterStore.put_totals(aggregate(other))  # a recount written as values: the same months and the same rollup
+    assert CounterStore.read(agency_scope(seeded), months) == year

@@ -31,9 +31,9 @@ from chalicelib.domain.timeliness import (
     on_time_limit,
 )
 from chalicelib.domain.vocabulary import AgencyLevel, Channel, OnlineForm, ResultDelivery, Status
-from chalicelib.services import queries
+from chalicelib.services import reports
 from chalicelib.services.period_close import close_month, month_to_close
-from tests.fakes import InMemoryCatalogue, InMemoryCounters, InMemoryDossiers, InMemoryTables
+from tests.fakes import InMemoryCatalogue, InMemoryCounters, InMemoryDossiers, InMemoryListings, InMemoryTables
 from tests.unit.test_actions import ADMIN, CITIZEN, COMMUNE, OFFICER, do, dossier, vn, walk
 
 A, S = Action, Status
@@ -182,13 +182,14 @@ def test_unfinished_dossiers_are_judged_at_the_end_of_the_reporting_period() -> 
     # Worked example: 3 received in November; 1 finished on time; at 30 November 1 within time and 1 past due:
     # 2.1 = (1 + 1) / 3 = 66.67% (finished-only, as the report gave before: 1 / 1 = 100%).
     catalogue = InMemoryCatalogue([COMMUNE], [])
-    report = queries.kpi_report(COMMUNE.code, "2026-11", ADMIN, catalogue, counters)
+    listings = InMemoryListings(catalogue)
+    report = reports.kpi_report(COMMUNE.code, "2026-11", None, ADMIN, catalogue, listings, counters, [])
     assert report["on_time"] == {"received": 3, "finished_on_time": 1, "finished_late": 0, "unfinished_within_time": 1,
                                  "unfinished_late": 1, "period_closed": True}
     assert report["on_time_share"] == {"numerator": 2, "denominator": 3, "percent": 66.67}
     assert report["finished_on_time_share"] == {"numerator": 1, "denominator": 1, "percent": 100.0}
     # a quarter is judged at its end: the snapshot of its last month (December, not written yet: provisional)
-    quarter = queries.kpi_report(COMMUNE.code, "2026-Q4", ADMIN, catalogue, counters)
+    quarter = reports.kpi_report(COMMUNE.code, "2026-Q4", None, ADMIN, catalogue, listings, counters, [])
     assert quarter["on_time"]["period_closed"] is False and quarter["on_time_share"]["numerator"] == 1
     with pytest.raises(ValueError, match="not ended"):
         close(vn(30, 12))

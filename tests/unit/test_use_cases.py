@@ -17,7 +17,7 @@ from chalicelib.domain.errors import ForbiddenError, NotFoundError, RuleViolatio
 from chalicelib.domain.history import Actor
 from chalicelib.domain.lifecycle import Action
 from chalicelib.domain.vocabulary import AgencyLevel, Channel, OnlineForm, ResultDelivery, Status
-from chalicelib.services import calendar, queries
+from chalicelib.services import calendar, queries, reports
 from chalicelib.services.deadline_watch import watch_deadlines
 from chalicelib.services.lifecycle import act_on_dossier
 from chalicelib.services.submission import Submitted, submit_dossier
@@ -386,7 +386,10 @@ def test_the_kpi_report_reads_what_the_counting_fold_applied_once(world: World) 
     assert counters.apply(fold(events)).events_applied == 3
     assert counters.apply(fold(events)).events_skipped == 3
     admin = Actor(user_id="admin-1", role=Role.ADMIN.value, display_name="Quản trị")
-    report = queries.kpi_report(COMMUNE.code, "2026-11", admin, world.catalogue, counters)
+    from tests.fakes import InMemoryListings
+
+    listings = InMemoryListings(world.catalogue)
+    report = reports.kpi_report(COMMUNE.code, "2026-11", None, admin, world.catalogue, listings, counters, [])
     assert report["filed"]["total"] == 3 and report["filed"]["by_channel"]["online"] == 3
 
 
