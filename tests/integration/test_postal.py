@@ -247,7 +247,7 @@ def test_a_shuffled_duplicated_stream_for_100_dossiers_ends_right(stack: LocalSt
 
     period = business_date(datetime.now(UTC)).strftime("%Y-%m")
     report = wait_for(lambda: api.kpi(agency, period, admin_token),
-                      lambda r: r["postal"]["deliveries"]["pickup"] >= 100, 15)["postal"]
+                      lambda r: r["postal"]["deliveries"]["pickup"] >= 100, 60)["postal"]
     assert (report["received_by_post"], report["deliveries"]["pickup"], report["shipments_requested"]["pickup"],
             report["deliveries_late"], report["returned_to_sender"]) == (100, 100, 100, 0, 0)
     print(f"{len(messages)} callbacks for 100 dossiers applied in {took:.1f} s")

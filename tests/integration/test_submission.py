@@ -99,7 +99,7 @@ def test_200_concurrent_submissions_get_200_distinct_codes_with_bounded_gaps(api
     periods = {month_of(datetime.fromisoformat(r.body["submitted_at"])) for r in replies}
     total = 0
     for period in periods:
-        report = wait_for(lambda p=period: api.kpi(agency, p, admin_token), lambda r: r["filed"]["total"] >= 200, 20)
+        report = wait_for(lambda p=period: api.kpi(agency, p, admin_token), lambda r: r["filed"]["total"] >= 200, 60)
         total += report["filed"]["total"]
     assert total == 200
 
