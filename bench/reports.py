@@ -19,7 +19,7 @@ from bench.measure import Table
 from chalicelib.domain.catalogue import Agency
 from chalicelib.domain.counting import aggregate
 from chalicelib.domain.events import EVENTS, DomainEvent, EventType
-from chalicelib.store.counters import CounterStore
+from chalicelib.store.counters import CounterTable
 from tests.samples import nth_event_id, sample, submitted
 from tests.support import Api
 
@@ -52,7 +52,7 @@ def seed_year(agencies: list[Agency], year: int) -> int:
     ids = itertools.count(10**12)
     events = [event for agency in agencies if agency.code not in parents
               for month in range(1, 13) for event in month_of_events(agency, year, month, ids)]
-    return CounterStore.put_totals(aggregate(events))
+    return CounterTable().put_totals(aggregate(events))
 
 
 def year_report_figures(api: Api, agencies: list[Agency], table: Table) -> None:

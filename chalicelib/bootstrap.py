@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
@@ -40,14 +40,15 @@ from chalicelib.services.ports import (
     PaperFreeDaysStore,
     PaymentReader,
     PostalQueue,
+    RecountTable,
     UnitOfWork,
 )
 from chalicelib.settings import Settings
 from chalicelib.store.calendar import CalendarRepository
 from chalicelib.store.catalogue import CatalogueListingRepository, CatalogueRepository
-from chalicelib.store.counters import CounterStore
+from chalicelib.store.counters import CounterStore, CounterTable
 from chalicelib.store.dossiers import DynamoDossiers
-from chalicelib.store.models import bind_models
+from chalicelib.store.models import ShadowCounterModel, bind_models
 from chalicelib.store.notifications import DynamoDevOutbox, DynamoNotifications
 from chalicelib.store.paper_free_days import PaperFreeDaysRepository
 from chalicelib.store.payments import DynamoPayments
@@ -55,6 +56,7 @@ from chalicelib.store.postal import DynamoPostalQueue
 from chalicelib.store.sequences import SequenceCache
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
 
+SHADOW_KEPT = timedelta(days=7)  # a rebuild's recount, for investigating its differences
 TARGETS_FILE = Path(__file__).resolve().parent / "seed" / "targets.json"
 
 
@@ -63,8 +65,8 @@ def utc_now() -> datetime:
 
 
 # Adapters a test may hand in (an in-memory fake for each; see tests/fakes.py); anything not given is built for real.
-SWAPPABLE = frozenset({"catalogue", "listings", "dossiers", "calendars", "counters", "publisher", "documents",
-                       "jwt_key", "unit_of_work", "paper_free_days", "payments", "payment_gateways",
+SWAPPABLE = frozenset({"catalogue", "listings", "dossiers", "calendars", "counters", "shadow_counters", "publisher",
+                       "documents", "jwt_key", "unit_of_work", "paper_free_days", "payments", "payment_gateways",
                        "postal_partner", "postal_webhooks", "postal_queue",
                        "notifications", "messaging", "dead_letters"})
 
@@ -150,6 +152,12 @@ class Container:
     @cached_property
     def counters(self) -> Counters:
         return CounterStore(self.dynamodb, self.now)
+
+    @cached_property
+    def shadow_counters(self) -> RecountTable:
+        """Where a rebuild writes its recount: the shadow table, each item kept `SHADOW_KEPT`."""
+        self._tables  # noqa: B018
+        return CounterTable(ShadowCounterModel, keep_for=SHADOW_KEPT, now=self.now)
 
     @cached_property
     def events_client(self) -> Any:

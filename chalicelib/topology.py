@@ -68,7 +68,11 @@ NOTIFICATIONS = TableSpec(
     ttl_attribute="expires_at",
 )
 
-TABLES: tuple[TableSpec, ...] = (DOSSIERS, CATALOGUE, COUNTERS, NOTIFICATIONS)
+# A rebuild's recount of the counters (same layout as COUNTERS), compared with the live table and kept a week for
+# inspection: written only by the rebuild, read by nothing else.
+COUNTERS_SHADOW = TableSpec(logical="counters-shadow", attributes={"pk": "S", "sk": "S"}, ttl_attribute="expires_at")
+
+TABLES: tuple[TableSpec, ...] = (DOSSIERS, CATALOGUE, COUNTERS, NOTIFICATIONS, COUNTERS_SHADOW)
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,11 @@ RECONCILE_PAYMENTS_SCHEDULE = ScheduleSpec(
     function="reconcile_payments", max_retry_attempts=1, max_event_age_s=600, on_failure=RECONCILE_PAYMENTS_DLQ
 )
 SCHEDULES: tuple[ScheduleSpec, ...] = (DEADLINE_WATCH_SCHEDULE, RECONCILE_PAYMENTS_SCHEDULE)
+
+
+# Functions nothing invokes on a schedule or from an event source: an administrator invokes them (`aws lambda invoke`).
+REBUILD_FUNCTION = "rebuild_counters"  # recount a period from the dossiers into COUNTERS_SHADOW; compare with live
+INVOKED_FUNCTIONS: tuple[str, ...] = (REBUILD_FUNCTION,)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ CHALICE_LOGICAL_IDS: frozenset[str] = frozenset(
     | {to_cfn_resource_name(m.function) for m in topology.STREAM_MAPPINGS}
     | {to_cfn_resource_name(m.function) for m in topology.QUEUE_MAPPINGS}
     | {to_cfn_resource_name(s.function) for s in topology.SCHEDULES}
+    | {to_cfn_resource_name(f) for f in topology.INVOKED_FUNCTIONS}
 )
 # The only properties of Chalice's resources this template sets (the merge is deep; see the module docstring).
 CHALICE_EXTENSIONS: frozenset[tuple[str, str]] = frozenset({(REST_API_ID, "GatewayResponses")})
@@ -90,12 +91,14 @@ def function_id(function: str) -> str:
 
 
 def functions() -> tuple[str, ...]:
-    """Every Lambda function of the app: the API handler, the event-source consumers and the schedules."""
+    """Every Lambda function of the app: the API handler, the event-source consumers, the schedules and the functions
+    an administrator invokes."""
     return (
         API_FUNCTION,
         *(m.function for m in topology.STREAM_MAPPINGS),
         *(m.function for m in topology.QUEUE_MAPPINGS),
         *(s.function for s in topology.SCHEDULES),
+        *topology.INVOKED_FUNCTIONS,
     )
 
 

@@ -411,6 +411,16 @@ class InMemoryCounters:
                 self.values[(key.scope, key.period, str(key.metric))] += amount
         return stats
 
+    def replace(self, scope: str, months: Sequence[str], totals: Deltas) -> int:
+        """`RecountTable`: the scope's months become the recount's (as the shadow table is written)."""
+        wanted = set(months)
+        for key in [k for k in self.values if k[0] == scope and k[1] in wanted]:
+            del self.values[key]
+        mine = {(key.scope, key.period, str(key.metric)): value for key, value in totals.items()
+                if key.scope == scope and key.period in wanted}
+        self.values.update(mine)
+        return len(mine)
+
     def read(self, scope: str, periods: Iterable[str]) -> dict[str, int]:
         wanted = set(periods)
         sums: Counter[str] = Counter()

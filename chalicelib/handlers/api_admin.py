@@ -18,6 +18,8 @@ from chalicelib.services.deadline_watch import watch_deadlines
 from chalicelib.services.period_close import close_month, month_to_close
 from chalicelib.services.rebuild import rebuild
 from chalicelib.services.reports import period_months
+from chalicelib.topology import REBUILD_FUNCTION
+from chalicelib.validation import validate
 
 bp = Blueprint(__name__)
 
@@ -113,10 +115,25 @@ def undeclare_day(day: str) -> dict[str, Any]:
 )
 def rebuild_counters() -> dict[str, Any]:
     access.require_role(current_actor(bp), access.ADMINISTER)
-    body = json_body(bp, "rebuild-request.v1.json")
+    return _run_rebuild(json_body(bp, "rebuild-request.v1.json"))
+
+
+@bp.lambda_function(name=REBUILD_FUNCTION)
+def rebuild_counters_function(event: Any, context: Any) -> dict[str, Any]:
+    """The same rebuild, invoked directly (`aws lambda invoke --payload '{"period": "2026-11"}'`): a province's year
+    reads every dossier, longer than API Gateway waits for the route. Bad input answers the API's error shape."""
+    try:
+        validate("rebuild-request.v1.json", event)
+        return _run_rebuild(event)
+    except ValidationError as exc:
+        return {"error": {"code": exc.code, "message": exc.message}}
+
+
+def _run_rebuild(request: dict[str, Any]) -> dict[str, Any]:
     c = container()
     agencies = c.catalogue.agency_codes()
-    report = rebuild(agencies, period_months(body["period"]), c.dossiers, c.counters, body.get("compare", agencies))
+    report = rebuild(agencies, period_months(request["period"]), c.dossiers, c.counters, c.shadow_counters,
+                     request.get("compare", agencies))
     logger.info("counter rebuild", extra={k: v for k, v in report.as_dict().items() if k != "differences"}
                 | {"differences": len(report.differences)})
     return report.as_dict()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -81,6 +81,13 @@ class Counters(Protocol):
     """The compliance counters: a batch's per-event deltas applied exactly once, and sums read back by scope."""
 
     def apply(self, ledger: Mapping[str, Deltas]) -> ApplyStats: ...
+    def read(self, scope: str, periods: Iterable[str]) -> dict[str, int]: ...
+
+
+class RecountTable(Protocol):
+    """Where a rebuild writes its recount (the shadow counters table), read back as the live counters are read."""
+
+    def replace(self, scope: str, months: Sequence[str], totals: Deltas) -> int: ...
     def read(self, scope: str, periods: Iterable[str]) -> dict[str, int]: ...
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -79,8 +79,98 @@ def plan_chunks(events: Sequence[tuple[str, Counter[CounterKey]]]) -> list[list[
     return chunks
 
 
-class CounterStore:
+class CounterTable:
+    """A table of counters in this layout, read and written whole: the live table (`CounterStore` adds what events
+    add) or the shadow table a rebuild writes its recount to (`keep_for`: each item expires that long after)."""
+
+    def __init__(self, model: type[CounterModel] = CounterModel, *, keep_for: timedelta | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._model = model
+        self._keep_for = keep_for
+        self._clock = now
+
+    def _item(self, scope: str, period: str, metric: str, value: int) -> CounterModel:
+        item = self._model(scope, counter_sk(period, metric), value=value)
+        if self._keep_for is not None:  # the shadow's items expire (`ShadowCounterModel.expires_at`)
+            item.expires_at = int((self._clock() + self._keep_for).timestamp())
+        return item
+
+    def put_totals(self, totals: Deltas) -> int:
+        """Write each month's counter as given (not added to), and then each touched year's rollup as the sum of that
+        year's months as stored: what a recount or a seeded history sets, into a table no consumer is writing to at
+        the same time. Markers are not written, so events counted this way would be counted again if they arrived.
+        Returns the items written."""
+        years: set[tuple[str, str]] = set()
+        with storage_errors(), self._model.batch_write() as batch:
+            for key, amount in sorted(totals.items()):
+                batch.save(self._item(key.scope, key.period, str(key.metric), amount))
+                years.add((key.scope, year_of(key.period)))
+        written = len(totals)
+        for scope, year in sorted(years):
+            sums = self._query_months(scope, [f"{year}-{m:02d}" for m in range(1, MONTHS_IN_YEAR + 1)])
+            with storage_errors(), self._model.batch_write() as batch:
+                for metric, value in sorted(sums.items()):
+                    batch.save(self._item(scope, year, metric, value))
+            written += len(sums)
+        return written
+
+    def replace(self, scope: str, months: Sequence[str], totals: Deltas) -> int:
+        """The scope's counters of `months` (and its rollups of their years) become exactly `totals`' for that scope:
+        what a rebuild writes to the shadow table, so a metric an earlier rebuild wrote and this one did not is gone.
+        Returns the items written."""
+        years = sorted({year_of(month) for month in months})
+        stale = [*self._query(scope, self._model.sk.between(f"{min(months)}#", f"{max(months)}{PERIOD_END}"))]
+        for year in years:
+            stale.extend(self._query(scope, self._model.sk.startswith(f"{year}#")))
+        wanted = set(months)
+        with storage_errors(), self._model.batch_write() as batch:
+            for period, metric, _ in stale:
+                if period in wanted or period in years:
+                    batch.delete(self._model(scope, counter_sk(period, metric)))
+        return self.put_totals(Counter({key: value for key, value in totals.items()
+                                        if key.scope == scope and key.period in wanted}))
+
+    def _query(self, scope: str, condition: Any) -> Iterator[tuple[str, str, int]]:
+        """(period, metric, value) of the scope's counters whose sort key meets `condition`, as DynamoDB pages them."""
+        with storage_errors():
+            for item in self._model.query(scope, condition):
+                period, _, metric = item.sk.partition("#")
+                yield period, metric, int(item.value)
+
+    def _query_months(self, scope: str, months: Sequence[str]) -> Counter[str]:
+        """The sum over `months` of the scope's month counters: one range query from the first to the last."""
+        wanted = set(months)
+        span = self._model.sk.between(f"{min(months)}#", f"{max(months)}{PERIOD_END}")
+        sums: Counter[str] = Counter()
+        for period, metric, value in self._query(scope, span):
+            if period in wanted:
+                sums[metric] += value
+        return sums
+
+    def read(self, scope: str, periods: Iterable[str]) -> dict[str, int]:
+        """Metric (as stored: `Metric`'s text) → value summed over the months `periods`: each whole calendar year
+        among them from its rollup (one item per metric), the other months by one range query."""
+        by_year: dict[str, list[str]] = {}
+        for month in sorted(set(periods)):
+            by_year.setdefault(year_of(month), []).append(month)
+        sums: Counter[str] = Counter()
+        partial: list[str] = []
+        for year, in_year in by_year.items():
+            if len(in_year) == MONTHS_IN_YEAR:
+                sums.update({metric: value for _, metric, value in
+                             self._query(scope, self._model.sk.startswith(f"{year}#"))})
+            else:
+                partial.extend(in_year)
+        if partial:
+            sums.update(self._query_months(scope, partial))
+        return dict(sums)
+
+
+class CounterStore(CounterTable):
+    """The live counters: what the counters consumer applies, exactly once per event, and reports read."""
+
     def __init__(self, connection: Connection, now: Callable[[], datetime]) -> None:
+        super().__init__(CounterModel)
         self._connection = connection
         self._now = now
 
@@ -131,63 +221,3 @@ class CounterStore:
             for key, amount in sorted(total.items()):
                 counter = CounterModel(key.scope, counter_sk(key.period, str(key.metric)))
                 transaction.update(counter, actions=[CounterModel.value.add(amount)])
-
-    @classmethod
-    def put_totals(cls, totals: Deltas) -> int:
-        """Write each month's counter as given (not added to), and then each touched year's rollup as the sum of that
-        year's months as stored: what a recount or a seeded history sets, into a table no consumer is writing to at
-        the same time. Markers are not written, so events counted this way would be counted again if they arrived.
-        Returns the items written."""
-        years: dict[tuple[str, str], set[str]] = {}
-        with storage_errors(), CounterModel.batch_write() as batch:
-            for key, amount in sorted(totals.items()):
-                batch.save(CounterModel(key.scope, counter_sk(key.period, str(key.metric)), value=amount))
-                years.setdefault((key.scope, year_of(key.period)), set())
-        written = len(totals)
-        for (scope, year) in sorted(years):
-            months = [f"{year}-{m:02d}" for m in range(1, MONTHS_IN_YEAR + 1)]
-            sums = cls._query_months(scope, months)
-            with storage_errors(), CounterModel.batch_write() as batch:
-                for metric, value in sorted(sums.items()):
-                    batch.save(CounterModel(scope, counter_sk(year, metric), value=value))
-            written += len(sums)
-        return written
-
-    @staticmethod
-    def _query(scope: str, condition: Any) -> Iterator[tuple[str, str, int]]:
-        """(period, metric, value) of the scope's counters whose sort key meets `condition`, as DynamoDB pages them."""
-        with storage_errors():
-            for item in CounterModel.query(scope, condition):
-                period, _, metric = item.sk.partition("#")
-                yield period, metric, int(item.value)
-
-    @classmethod
-    def _query_months(cls, scope: str, months: Sequence[str]) -> Counter[str]:
-        """The sum over `months` (consecutive) of the scope's month counters: one range query."""
-        wanted = set(months)
-        span = CounterModel.sk.between(f"{min(months)}#", f"{max(months)}{PERIOD_END}")
-        sums: Counter[str] = Counter()
-        for period, metric, value in cls._query(scope, span):
-            if period in wanted:
-                sums[metric] += value
-        return sums
-
-    @classmethod
-    def read(cls, scope: str, periods: Iterable[str]) -> dict[str, int]:
-        """Metric (as stored: `Metric`'s text) → value summed over the months `periods`: each whole calendar year
-        among them from its rollup (one item per metric), the other months by one range query per run of months."""
-        months = sorted(set(periods))
-        by_year: dict[str, list[str]] = {}
-        for month in months:
-            by_year.setdefault(year_of(month), []).append(month)
-        sums: Counter[str] = Counter()
-        partial: list[str] = []
-        for year, in_year in by_year.items():
-            if len(in_year) == MONTHS_IN_YEAR:
-                sums.update({metric: value for _, metric, value in
-                             cls._query(scope, CounterModel.sk.startswith(f"{year}#"))})
-            else:
-                partial.extend(in_year)
-        if partial:
-            sums.update(cls._query_months(scope, partial))
-        return dict(sums)

@@ -293,6 +293,14 @@ class CounterModel(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     value = NumberAttribute(default=0)
+    expires_at = NumberAttribute(null=True)  # set in the shadow table only: a live counter is kept
+
+
+class ShadowCounterModel(CounterModel):
+    """A counter as a rebuild recounted it, in the shadow table; it expires a week after the rebuild wrote it."""
+
+    class Meta:
+        table_name = topology.COUNTERS_SHADOW.physical("local")
 
 
 class AppliedEventModel(Model):
@@ -376,6 +384,7 @@ _TABLE_OF: dict[type[Model], topology.TableSpec] = {
     CatalogueModel: topology.CATALOGUE,
     CounterModel: topology.COUNTERS,
     AppliedEventModel: topology.COUNTERS,
+    ShadowCounterModel: topology.COUNTERS_SHADOW,
     NotificationModel: topology.NOTIFICATIONS,
     PreferencesModel: topology.NOTIFICATIONS,
     DevOutboxModel: topology.NOTIFICATIONS,

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.domain.calendar import month_of
+from chalicelib.topology import REBUILD_FUNCTION
+from chalicelib.validation import validate
 from tests.support import Api, commune, wait_for
 
 pytestmark = pytest.mark.after_flows
@@ -35,3 +37,21 @@ def test_the_counters_equal_a_recount_from_the_dossiers(api: Api, admin_token: s
     report = wait_for(rebuilt, lambda r: not r["differences"], timeout_s=20.0, every_s=2.0)
     assert report["differences"] == [], report["differences"][:10]
     assert report["dossiers"] >= 1 and report["counters_compared"] >= 5, report  # it compared something
+
+
+def test_the_rebuild_function_gives_the_routes_report_and_refuses_bad_input() -> None:
+    """The rebuild's own Lambda (invoked directly, for periods longer than API Gateway waits): the same recount into
+    the shadow table and the same comparison as the route; its calls are checked against its policy (tests/policy)."""
+    from app import app
+    from infra.seed import agencies
+    from tests.policy.recorder import invoked_as
+
+    compare = [a.code for a in agencies(46) if len(a.path) > 1 and a.code not in {commune(29)}]
+    period = month_of(datetime.now(UTC))
+    rebuild = app.handler_map[REBUILD_FUNCTION]
+    with invoked_as(REBUILD_FUNCTION):
+        report = rebuild({"period": period, "compare": compare}, None)
+        refused = rebuild({"period": "2026-13"}, None)
+    validate("rebuild-result.v1.json", report)
+    assert report["differences"] == [] and report["counters_compared"] >= 5, report["differences"][:10]
+    assert refused["error"]["code"] == "VALIDATION_FAILED", refused

@@ -8,13 +8,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.bootstrap import container
-from chalicelib.domain.counting import agency_scope, aggregate, fold
+from chalicelib.domain.counting import CounterKey, agency_scope, aggregate, fold
 from chalicelib.domain.events import DossierSubmitted, from_detail
-from chalicelib.store.counters import CounterStore
+from chalicelib.domain.metrics import Metric
+from chalicelib.store.counters import CounterTable
+from chalicelib.store.models import ShadowCounterModel
 from chalicelib.topology import COUNTERS_QUEUE, EVENT_SOURCE
 from infra.local.stack import LocalStack
 from tests.support import Api, commune, submission, wait_for
@@ -32,7 +34,7 @@ def event(agency: str, channel: str = "online", at: datetime = NOW) -> dict[str,
 
 def total(agency: str, period: str = "2026-11") -> int:
     """Dossiers filed at the agency: the `filed|…` counters (a submission moves others too, e.g. per procedure)."""
-    return sum(value for metric, value in CounterStore.read(agency_scope(agency), [period]).items()
+    return sum(value for metric, value in CounterTable().read(agency_scope(agency), [period]).items()
                if metric.startswith("filed|"))
 
 
@@ -66,7 +68,7 @@ def test_a_large_batch_is_split_into_transactions_and_counted_exactly(stack: Loc
     # 3 metrics × 3 scopes (the agency, the province, the level) = 9 counters, and their 9 year rollups: 82 markers
     # fit beside those 18 increments in a transaction of 100 actions, so 250 events take 4 transactions
     assert stats.events_applied == 250 and stats.transactions == 4 and stats.counter_writes == 4 * 18
-    figures = CounterStore.read(agency_scope(agency), ["2026-11"])
+    figures = CounterTable().read(agency_scope(agency), ["2026-11"])
     assert figures == {"filed|applicant=citizen|channel=online|form=full": 125,
                        "filed|applicant=citizen|channel=direct|form=full": 125,
                        "filed_online|procedure=1.001193": 125}  # index 3.2: the online service received dossiers
@@ -181,14 +183,21 @@ def test_a_year_is_read_from_its_rollup_and_equals_its_months(stack: LocalStack)
     counters.apply(fold(events))
     counters.apply(fold(events))  # a redelivery moves neither the months nor the year
     scope = agency_scope(agency)
-    year = CounterStore.read(scope, months)  # the whole year: the rollup
-    by_month = [CounterStore.read(scope, [month]) for month in months]
+    year = CounterTable().read(scope, months)  # the whole year: the rollup
+    by_month = [CounterTable().read(scope, [month]) for month in months]
     assert sum(value for metric, value in year.items() if metric.startswith("filed|")) == 78  # 1 + 2 + … + 12
     assert year == dict(sum((Counter(m) for m in by_month), Counter()))
-    assert CounterStore.read(scope, months[:11]) == dict(sum((Counter(m) for m in by_month[:11]), Counter()))
+    assert CounterTable().read(scope, months[:11]) == dict(sum((Counter(m) for m in by_month[:11]), Counter()))
     # online in the even months (2 + 4 + … + 12) and in January 2026: the year from its rollup, the month alone
-    assert CounterStore.read(scope, [*months, "2026-01"])["filed_online|procedure=1.001193"] == 42 + 1
+    assert CounterTable().read(scope, [*months, "2026-01"])["filed_online|procedure=1.001193"] == 42 + 1
 
     other = [dataclasses.replace(e, agency_path=(seeded,), agency_code=seeded) for e in events]
-    CounterStore.put_totals(aggregate(other))  # a recount written as values: the same months and the same rollup
-    assert CounterStore.read(agency_scope(seeded), months) == year
+    CounterTable().put_totals(aggregate(other))  # a recount written as values: the same months and the same rollup
+    assert CounterTable().read(agency_scope(seeded), months) == year
+
+    shadow = CounterTable(ShadowCounterModel, keep_for=timedelta(days=7))  # what a rebuild writes to
+    stale = Counter({CounterKey(agency_scope(seeded), "2025-03", Metric.parse("filed|channel=fax")): 5})
+    shadow.put_totals(stale + aggregate(other))
+    shadow.replace(agency_scope(seeded), months, aggregate(other))  # the recount replaces what an older one wrote
+    assert shadow.read(agency_scope(seeded), months) == year
+    assert shadow.read(agency_scope(seeded), ["2025-03"]) == CounterTable().read(agency_scope(seeded), ["2025-03"])

@@ -20,7 +20,7 @@ from chalicelib.domain.events import from_detail
 from chalicelib.domain.notifications import Channel, Notification, NotificationStatus, notification_id
 from chalicelib.domain.templates import sms_segments
 from chalicelib.integrations.messaging_config import LOCAL_DEFAULTS
-from chalicelib.store.counters import CounterStore
+from chalicelib.store.counters import CounterTable
 from chalicelib.store.notifications import DynamoDevOutbox, DynamoNotifications
 from chalicelib.topology import EVENT_SOURCE, NOTIFICATION_FAILURES
 from chalicelib.validation import validate
@@ -129,7 +129,7 @@ def test_one_dossiers_life_reaches_the_applicant_on_every_channel(api: Api, stac
     # the province's figures: sent per channel at the commune, this month
     month = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m")
     sent = {f"notifications_sent|channel={channel}": len(expected) for channel in ("sms", "email", "zalo")}
-    figures = wait_for(lambda: CounterStore.read(agency_scope(agency), [month]),
+    figures = wait_for(lambda: CounterTable().read(agency_scope(agency), [month]),
                        lambda f: {k: f.get(k) for k in sent} == sent, timeout_s=60)
     assert {k: figures.get(k) for k in sent} == sent
     assert "notifications_failed|channel=sms" not in figures

@@ -11,7 +11,14 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.topology import COUNTERS_MAPPING, NOTIFICATIONS_MAPPING, POSTAL_MAPPING, RELAY_MAPPING, SCHEDULES
+from chalicelib.topology import (
+    COUNTERS_MAPPING,
+    NOTIFICATIONS_MAPPING,
+    POSTAL_MAPPING,
+    REBUILD_FUNCTION,
+    RELAY_MAPPING,
+    SCHEDULES,
+)
 from infra import cloudformation as cfn
 from infra.local.processes import ROOT
 from infra.local.stack import STAGE as LOCAL_STAGE
@@ -25,7 +32,7 @@ RECONCILE_PAYMENTS = next(s.function for s in SCHEDULES if s.function == "reconc
 # The functions the suite must have seen, or the check could pass having checked nothing.
 MUST_SEE = {cfn.API_FUNCTION, RELAY_MAPPING.function, COUNTERS_MAPPING.function, DEADLINE_WATCH, RECONCILE_PAYMENTS,
             POSTAL_MAPPING.function,
-            NOTIFICATIONS_MAPPING.function}
+            NOTIFICATIONS_MAPPING.function, REBUILD_FUNCTION}
 # And the permissions each must have been seen to need: the ones whose absence would lock a deployed stage out
 # (the token key, the watch's index reads) or stop the pipeline, so the check cannot pass without checking them.
 MUST_NEED = {
@@ -41,6 +48,7 @@ MUST_NEED = {
     (NOTIFICATIONS_MAPPING.function, "ses:SendEmail"),
     (NOTIFICATIONS_MAPPING.function, "sqs:SendMessage"),  # a technical failure's dead-letter entry
     (cfn.API_FUNCTION, "dynamodb:UpdateItem"),  # a delivery receipt or a read mark moves a notice (conditional update)
+    (REBUILD_FUNCTION, "dynamodb:BatchWriteItem"),  # the recount written to the shadow table
 }
 
 

@@ -15,11 +15,12 @@ from infra.local.processes import ROOT
 
 STAGE = "dev"
 CHALICE_IDS = {"Relay", "Counters", "DeadlineWatch", "ReconcilePayments", "Postal", "APIHandler", "DefaultRole", "RestAPI",
-               "Notifications"}
+               "Notifications", "RebuildCounters"}
 # What `chalice package` names the functions (read from chalice/package.py: `to_cfn_resource_name` of the
 # function's name, and the API handler renamed to `APIHandler`).
 CHALICE_FUNCTION_IDS = {"api": "APIHandler", "relay": "Relay", "counters": "Counters", "deadline_watch": "DeadlineWatch",
-                        "reconcile_payments": "ReconcilePayments", "postal": "Postal", "notifications": "Notifications"}
+                        "reconcile_payments": "ReconcilePayments", "postal": "Postal", "notifications": "Notifications",
+                        "rebuild_counters": "RebuildCounters"}
 
 
 @pytest.fixture(scope="module")

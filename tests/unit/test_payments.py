@@ -388,10 +388,12 @@ def test_a_rebuild_from_the_dossiers_events_matches_the_counters_and_finds_a_tam
     counters.apply(fold(world.tables.outbox + world.tables.outbox[:3]))  # redelivered events count once
     dossiers = InMemoryDossiers(world.tables)
 
-    clean = rebuild([COMMUNE.code], ["2026-11"], dossiers, counters)
+    shadow = InMemoryCounters()  # the shadow table: what the rebuild recounted, read back for the comparison
+    clean = rebuild([COMMUNE.code], ["2026-11"], dossiers, counters, shadow)
     assert (clean.dossiers, clean.differences) == (2, [])
     assert clean.events == len(world.tables.outbox) and clean.counters_compared > 5
 
     counters.values[("AGENCY#T46.X01", "2026-11", "payment|via=online")] += 1  # a lost or doubled write
-    (difference,) = rebuild([COMMUNE.code], ["2026-11"], dossiers, counters).differences
+    (difference,) = rebuild([COMMUNE.code], ["2026-11"], dossiers, counters, shadow).differences
     assert difference == {"scope": "AGENCY#T46.X01", "metric": "payment|via=online", "recounted": 2, "live": 3}
+    assert shadow.read("AGENCY#T46.X01", ["2026-11"])["payment|via=online"] == 2  # the recount, kept for a look

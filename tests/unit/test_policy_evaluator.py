@@ -26,7 +26,7 @@ def policies() -> dict[str, Policy]:
 
 def test_every_function_has_a_policy(policies: dict[str, Policy]) -> None:
     assert set(policies) == set(cfn.functions()) == {"api", "relay", "counters", "deadline_watch", "reconcile_payments",
-                                                                "postal", "notifications"}
+                                                     "postal", "notifications", "rebuild_counters"}
     assert all(policy.statements for policy in policies.values())
 
 
