@@ -12,6 +12,8 @@
 - the backlog of those submissions relayed and counted, then submit-to-report latency over HTTP through every
   hop (stream → relay → EventBridge → SQS with its batching window → counters), checking that the relay
   published exactly the events of the submissions timed
+- last, in a process and on a stack of its own, AWS requests and cost per dossier over its whole life
+  (`bench.dossier_life`)
 
 Printed, not asserted, except the checks that the figures measure what they say (exit status 1 if one fails).
 Everything else the run prints goes to `.local/logs/bench.log`.
@@ -25,6 +27,7 @@ import itertools
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 import uuid
@@ -66,6 +69,9 @@ def main() -> None:
             run(stack, table)
         finally:
             stack.stop()
+        table.line()
+        if subprocess.run([sys.executable, "-m", "bench.dossier_life"], stdout=terminal, check=False).returncode:
+            table.problems.append("the dossier-life section failed: see .local/logs/bench-dossier-life.log")
         table.line(f"(everything else the run printed: {LOG.relative_to(ROOT)})")
     if table.problems:
         sys.exit(1)
