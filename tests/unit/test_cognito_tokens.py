@@ -8,6 +8,7 @@ custom attributes as `custom:{name}`); its access token has `client_id` and `tok
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime
@@ -71,6 +72,13 @@ def id_token(pool: CognitoPool, *, key: rsa.RSAPrivateKey = KEY, kid: str = KID,
     body.update(claims)
     return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm="RS256",
                       headers={"kid": kid, **(headers or {})})
+
+
+def raw(header: Any, payload: Any) -> str:
+    """A token as a hostile client may assemble it, past what PyJWT would encode."""
+    def part(value: Any) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return f"{part(header)}.{part(payload)}.{part('signature')}"
 
 
 def actor(token: str, keys: IssuerKeys | None = None) -> Any:
@@ -166,6 +174,8 @@ def test_a_token_over_the_size_limit_is_refused_before_any_parsing() -> None:
                        None, algorithm="none", headers={"kid": KID}),
     lambda: "not.a.jwt",
     lambda: "e30.e30.e30",
+    lambda: raw({"alg": "RS256", "kid": ["key-1"]}, {"iss": CITIZENS.issuer}),  # a key id that is no string
+    lambda: raw({"alg": "RS256", "kid": KID}, ["not", "an", "object"]),
 ])
 def test_forged_tokens_are_unauthorised(forge: Any) -> None:
     assert refused(forge()).code == "TOKEN_INVALID"

@@ -1,4 +1,5 @@
-"""The cost section's accounting (`bench.dossier_life`): billing units from requests and answers, and the arithmetic."""
+"""The cost section's accounting (`bench.aws_usage`, `bench.dossier_life`): billing units from requests and answers,
+and the arithmetic."""
 
 from __future__ import annotations
 
@@ -7,17 +8,8 @@ import json
 import pytest
 
 from bench import prices
-from bench.dossier_life import (
-    AWS_REQUEST_MS,
-    CHUNK,
-    Usage,
-    Waited,
-    chunks,
-    entry_size,
-    gb_seconds,
-    per_dossier,
-    rules_matched,
-)
+from bench.aws_usage import AWS_REQUEST_MS, CHUNK, Usage, Waited, chunks, entry_size, rules_matched
+from bench.dossier_life import gb_seconds, per_dossier
 from chalicelib import topology
 from chalicelib.domain.events import EVENTS, handled_by
 from chalicelib.store.models import DevOutboxModel
