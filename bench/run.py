@@ -14,6 +14,8 @@
   published exactly the events of the submissions timed
 - a province-year report (the root and its 40 communes ranked) over HTTP, from a year of seeded counters
   (`bench.reports`)
+- last, in a process and on a stack of its own, AWS requests and cost per dossier over its whole life
+  (`bench.dossier_life`)
 
 Printed, not asserted, except the checks that the figures measure what they say (exit status 1 if one fails).
 Everything else the run prints goes to `.local/logs/bench.log`.
@@ -27,6 +29,7 @@ import itertools
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 import uuid
@@ -69,6 +72,9 @@ def main() -> None:
             run(stack, table)
         finally:
             stack.stop()
+        table.line()
+        if subprocess.run([sys.executable, "-m", "bench.dossier_life"], stdout=terminal, check=False).returncode:
+            table.problems.append("the dossier-life section failed: see .local/logs/bench-dossier-life.log")
         table.line(f"(everything else the run printed: {LOG.relative_to(ROOT)})")
     if table.problems:
         sys.exit(1)

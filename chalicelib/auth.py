@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import jwt
 
+from chalicelib import topology
 from chalicelib.domain.errors import ForbiddenError, UnauthorizedError, ValidationError
 from chalicelib.domain.history import Actor
 from chalicelib.domain.roles import ROLES
 from chalicelib.input_policy import clip
-from chalicelib.settings import Settings
+from chalicelib.settings import CognitoPool, Settings
 from chalicelib.validation import validate
 
 MAX_TOKEN_BYTES = 8192  # API Gateway caps all headers at 10 KB; a real JWT of ours is under 2 KB
+COGNITO_GROUPS = "cognito:groups"  # the user's groups, by precedence
+COGNITO_AGENCY = f"custom:{topology.AGENCY_ATTRIBUTE}"  # the staff pool's custom attribute: an officer's agency
 
 
 def _invalid(
@@ -23,9 +27,27 @@ def _invalid(
     return UnauthorizedError(message, code=code)
 
 
-def actor_from_header(authorization: str | None, settings: Settings, key: Any = None) -> Actor:
-    """The caller named by a valid token. `key` is the verification key prepared once per container
-    (`Container.jwt_key`); without it, the settings' literal key (local stage and tests)."""
+@runtime_checkable
+class TokenKeys(Protocol):
+    """Where a token's verification key comes from: one literal key, or an identity provider's published set."""
+
+    def key_for(self, issuer: str, kid: str | None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class StaticKey:
+    """The one key of the stage (the local HS256 secret, or the PEM public key read from SSM)."""
+
+    key: Any
+
+    def key_for(self, issuer: str, kid: str | None) -> Any:
+        return self.key
+
+
+def actor_from_header(authorization: str | None, settings: Settings, key: TokenKeys | Any = None) -> Actor:
+    """The caller named by a valid token. `key` is prepared once per container (`Container.token_keys`, or a parsed
+    key); without it, the settings' literal key (local stage and tests). With Cognito pools in the settings, the token
+    must be one of their ID tokens (`cognito_claims`)."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():  # the scheme name is case-insensitive (RFC 7235)
         raise UnauthorizedError(
@@ -34,10 +56,11 @@ def actor_from_header(authorization: str | None, settings: Settings, key: Any = 
     token = token.strip()
     if len(token) > MAX_TOKEN_BYTES:
         raise _invalid()
+    keys = key if isinstance(key, TokenKeys) else StaticKey(settings.jwt_key if key is None else key)
     try:
-        claims = jwt.decode(
+        claims = cognito_claims(token, settings.cognito_pools, keys) if settings.cognito_pools else jwt.decode(
             token,
-            settings.jwt_key if key is None else key,
+            keys.key_for(settings.jwt_issuer, None),
             algorithms=[settings.jwt_algorithm],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
@@ -65,6 +88,47 @@ def actor_from_header(authorization: str | None, settings: Settings, key: Any = 
         display_name=claims.get("name", claims["sub"]),
         agency_code=claims.get("agency"),
     )
+
+
+def cognito_claims(token: str, pools: tuple[CognitoPool, ...], keys: TokenKeys) -> dict[str, Any]:
+    """A Cognito ID token's claims, verified, in the shape `token-claims.v1.json` describes: `sub`, `role` (the one
+    group of the user named after a role of the pool, or the pool's default role when in none), `agency` (from
+    `custom:agency`, staff pool only), `name`, `iat`, `exp`. ID tokens only: Cognito's access tokens carry no custom
+    attributes, so an officer's agency would be missing; `token_use` must say "id" and `aud` name an app client."""
+    issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    pool = next((p for p in pools if p.issuer == issuer), None)
+    if pool is None:
+        raise jwt.InvalidIssuerError("not one of the stage's user pools")
+    claims = jwt.decode(
+        token,
+        keys.key_for(pool.issuer, jwt.get_unverified_header(token).get("kid")),
+        algorithms=["RS256"],  # what Cognito signs with; never taken from the token
+        issuer=pool.issuer,
+        options={"require": ["sub", "exp", "iat", "token_use"], "verify_aud": False},  # `aud` checked below
+    )
+    if claims["token_use"] != "id":
+        raise _invalid("Cần mã định danh (ID token) của Cognito. (Only Cognito ID tokens are accepted.)",
+                       "TOKEN_USE_INVALID")
+    if claims.get("aud") not in pool.client_ids:  # an ID token's `aud` is the one app client it was issued to
+        raise jwt.InvalidAudienceError("not one of the pool's app clients")
+    groups = claims.get(COGNITO_GROUPS, [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise _invalid("Mã xác thực có thông tin không hợp lệ. (Token claims: cognito:groups is not a list of names.)",
+                       "TOKEN_CLAIMS_INVALID")
+    roles = [g for g in groups if g in pool.spec.roles]  # other groups (a federated provider's) say nothing of roles
+    if len(roles) > 1:
+        raise ForbiddenError("Tài khoản thuộc nhiều nhóm vai trò. (The user is in several role groups: "
+                             f"{', '.join(roles)}; an administrator must leave one.)", code="ROLE_AMBIGUOUS")
+    role = roles[0] if roles else pool.spec.default_role
+    if role is None:
+        raise ForbiddenError("Tài khoản chưa được gán vai trò. (The user is in no role group of "
+                             f"{', '.join(pool.spec.roles)}.)", code="ROLE_MISSING")
+    shaped = {"sub": claims["sub"], "role": role, "iat": claims["iat"], "exp": claims["exp"]}
+    if "name" in claims:
+        shaped["name"] = claims["name"]
+    if pool.spec.agency_attribute and COGNITO_AGENCY in claims:
+        shaped["agency"] = claims[COGNITO_AGENCY]
+    return shaped
 
 
 def load_jwt_key(settings: Settings, ssm: Any) -> Any:

@@ -16,7 +16,7 @@ from botocore.config import Config
 from pynamodb.connection import Connection
 
 from chalicelib import topology
-from chalicelib.auth import load_jwt_key
+from chalicelib.auth import StaticKey, TokenKeys, load_jwt_key
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.catalogue import province_root_code
 from chalicelib.domain.targets import Target, targets_from_data
@@ -24,6 +24,7 @@ from chalicelib.ids import new_id
 from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
 from chalicelib.integrations.gateway_config import load_gateways
+from chalicelib.integrations.jwks import IssuerKeys, JwksKeys
 from chalicelib.integrations.messaging_config import Messaging, load_messaging
 from chalicelib.integrations.payment_gateway import GatewayName, PaymentGateway
 from chalicelib.integrations.postal_config import load_partners
@@ -66,7 +67,8 @@ def utc_now() -> datetime:
 
 # Adapters a test may hand in (an in-memory fake for each; see tests/fakes.py); anything not given is built for real.
 SWAPPABLE = frozenset({"catalogue", "listings", "dossiers", "calendars", "counters", "shadow_counters", "publisher",
-                       "documents", "jwt_key", "unit_of_work", "paper_free_days", "payments", "payment_gateways",
+                       "documents", "jwt_key", "token_keys", "unit_of_work", "paper_free_days", "payments",
+                       "payment_gateways",
                        "postal_partner", "postal_webhooks", "postal_queue",
                        "notifications", "messaging", "dead_letters"})
 
@@ -194,6 +196,14 @@ class Container:
         """The token verification key, prepared once per container: the literal `JWT_KEY` (local stage), else the
         SSM SecureString `jwt_key_parameter` (deployed stages; the deployer puts the identity provider's key there)."""
         return load_jwt_key(self.settings, self.ssm)
+
+    @cached_property
+    def token_keys(self) -> TokenKeys:
+        """Where tokens' keys come from: the stage's Cognito pools' published key sets (each fetched on its first token,
+        again only for a key id it does not hold), else the one key above."""
+        if self.settings.cognito_pools:
+            return IssuerKeys({p.issuer: JwksKeys(p.jwks_url) for p in self.settings.cognito_pools})
+        return StaticKey(self.jwt_key)
 
     @cached_property
     def calendars(self) -> Calendars:

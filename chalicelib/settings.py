@@ -15,6 +15,35 @@ from chalicelib.domain.timeliness import INDEX_SUPPLEMENT_POLICY, RepeatedSupple
 DEFAULT_OFFICE_HOURS = "07:30-11:30,13:30-17:00"
 """Office hours where a stage sets no `OFFICE_HOURS`: morning and afternoon with the lunch break, Vietnam time."""
 
+# Where Cognito publishes a pool's tokens' issuer and signing keys (the pool id starts with its region).
+COGNITO_ISSUER = "https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+@dataclass(frozen=True)
+class CognitoPool:
+    """A deployed user pool whose ID tokens the API accepts: its issuer, signing keys and app clients."""
+
+    spec: topology.UserPoolSpec
+    client_ids: tuple[str, ...]
+    issuer: str
+    jwks_url: str
+
+    @classmethod
+    def deployed(cls, spec: topology.UserPoolSpec, pool_id: str, client_ids: tuple[str, ...]) -> CognitoPool:
+        issuer = COGNITO_ISSUER.format(region=pool_id.partition("_")[0], pool_id=pool_id)
+        return cls(spec, client_ids, issuer, issuer + JWKS_PATH)
+
+
+def cognito_pools(env: Mapping[str, str]) -> tuple[CognitoPool, ...]:
+    """The pools the deployed template names in the API function's environment (none in the local stage)."""
+    return tuple(
+        CognitoPool.deployed(spec, env[spec.pool_id_variable],
+                             tuple(c for c in env.get(spec.client_ids_variable, "").split(",") if c))
+        for spec in topology.USER_POOLS
+        if env.get(spec.pool_id_variable)
+    )
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -28,6 +57,9 @@ class Settings:
     catalogue_cache_s: int = 300
     jwt_key_parameter: str = ""  # SSM SecureString holding the key (deployed stages), read once per container
     jwt_max_lifetime_s: int = 24 * 3600  # a token living longer than this is refused, whoever signed it
+    # Cognito user pools (deployed stages): when any is set, tokens are their ID tokens, verified with their JWKS,
+    # and the JWT_* issuer, audience and key settings above are not used.
+    cognito_pools: tuple[CognitoPool, ...] = ()
     # The province's office hours, by season (`OFFICE_HOURS`, see `calendar.parse_office_hours`), and the hour after
     # which same-day work is due the next working day (`SAME_DAY_CUTOFF`, Decree 23/2015/NĐ-CP art. 21: 15:00).
     office_hours: tuple[Season, ...] = field(default_factory=lambda: parse_office_hours(DEFAULT_OFFICE_HOURS))
@@ -43,6 +75,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         stage = env.get("DVC_STAGE", "local")
+        pools = cognito_pools(env)
         return cls(
             stage=stage,
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "ap-southeast-1")),
@@ -53,7 +86,8 @@ class Settings:
             jwt_audience=env.get("JWT_AUDIENCE", "dvc-api"),
             catalogue_cache_s=int(env.get("CATALOGUE_CACHE_SECONDS", "300")),
             jwt_key_parameter=env.get("JWT_KEY_PARAMETER", "")
-            or ("" if env.get("JWT_KEY") else topology.JWT_KEY_PARAMETER.physical(stage)),
+            or ("" if env.get("JWT_KEY") or pools else topology.JWT_KEY_PARAMETER.physical(stage)),
+            cognito_pools=pools,
             jwt_max_lifetime_s=int(env.get("JWT_MAX_LIFETIME_SECONDS", str(24 * 3600))),
             office_hours=parse_office_hours(env.get("OFFICE_HOURS", DEFAULT_OFFICE_HOURS)),
             same_day_cutoff=time.fromisoformat(env.get("SAME_DAY_CUTOFF", DEFAULT_SAME_DAY_CUTOFF.isoformat("minutes"))),

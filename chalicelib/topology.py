@@ -13,6 +13,7 @@ from typing import Any
 # The event names and who handles each are the domain's registry; re-exported here beside the rules that route them.
 from chalicelib.domain.events import Consumer, handled_by
 from chalicelib.domain.events import EventType as EventType
+from chalicelib.domain.roles import Role
 
 EVENT_SOURCE = "dvc.dossiers"
 
@@ -260,3 +261,38 @@ POSTAL_PARTNERS_SECRET = SecretSpec("postal-partners")
 # `chalicelib/integrations/messaging_config.py` for its JSON shape.
 NOTIFICATION_PROVIDERS_SECRET = SecretSpec("notification-providers")
 SECRETS: tuple[SecretSpec, ...] = (PAYMENT_GATEWAYS_SECRET, POSTAL_PARTNERS_SECRET, NOTIFICATION_PROVIDERS_SECRET)
+
+
+@dataclass(frozen=True)
+class UserPoolSpec:
+    """A Cognito user pool whose ID tokens the API accepts. A token's role is its one group named after a role of
+    `roles`; `default_role` is the role of a user in none (self-registered citizens join no group)."""
+
+    logical: str
+    roles: tuple[str, ...]
+    default_role: str | None
+    self_sign_up: bool
+    mfa_required: bool  # Cognito sets MFA per pool, never per group: staff get a pool of their own to require it
+    agency_attribute: bool  # AGENCY_ATTRIBUTE, the officer's agency, set by an administrator only
+
+    def physical(self, stage: str) -> str:
+        return f"dvc-{stage}-{self.logical}"
+
+    @property
+    def pool_id_variable(self) -> str:
+        """The API function's environment variable holding the pool's id (the deployed template sets it)."""
+        return f"COGNITO_{self.logical.upper()}_POOL_ID"
+
+    @property
+    def client_ids_variable(self) -> str:
+        """… and the app client ids (comma-separated) whose ID tokens it accepts."""
+        return f"COGNITO_{self.logical.upper()}_CLIENT_IDS"
+
+
+AGENCY_ATTRIBUTE = "agency"  # a custom attribute: Cognito's tokens carry it as `custom:agency`
+# Applicants sign themselves up from the mobile app; officers and administrators are created by an administrator.
+CITIZEN_POOL = UserPoolSpec("citizens", roles=(Role.CITIZEN.value, Role.ORGANISATION.value), default_role=Role.CITIZEN.value,
+                            self_sign_up=True, mfa_required=False, agency_attribute=False)
+STAFF_POOL = UserPoolSpec("staff", roles=(Role.OFFICER.value, Role.ADMIN.value), default_role=None, self_sign_up=False,
+                          mfa_required=True, agency_attribute=True)
+USER_POOLS: tuple[UserPoolSpec, ...] = (CITIZEN_POOL, STAFF_POOL)

@@ -40,6 +40,7 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib import topology
 from chalicelib.handlers.gateway_errors import GATEWAY_RESPONSES
+from infra import identity
 from infra.provision import table_definition
 
 # The function behind the REST API: Chalice names it `api_handler` and gives it the logical id `APIHandler`.
@@ -57,7 +58,8 @@ CHALICE_LOGICAL_IDS: frozenset[str] = frozenset(
     | {to_cfn_resource_name(f) for f in topology.INVOKED_FUNCTIONS}
 )
 # The only properties of Chalice's resources this template sets (the merge is deep; see the module docstring).
-CHALICE_EXTENSIONS: frozenset[tuple[str, str]] = frozenset({(REST_API_ID, "GatewayResponses")})
+CHALICE_EXTENSIONS: frozenset[tuple[str, str]] = frozenset({(REST_API_ID, "GatewayResponses"),
+                                                           (API_HANDLER_ID, "Environment")})
 
 ARCHIVE_RETENTION_DAYS = 365
 # CloudWatch keeps Lambda logs forever unless told otherwise. Logs carry no personal data (that stays in the
@@ -353,7 +355,9 @@ def gateway_responses() -> dict[str, Any]:
 
 
 def _chalice_extensions() -> dict[str, Any]:
-    return {REST_API_ID: {"Properties": {"GatewayResponses": gateway_responses()}}}
+    return {REST_API_ID: {"Properties": {"GatewayResponses": gateway_responses()}},
+            # merged key by key into the variables Chalice sets from .chalice/config.json
+            API_HANDLER_ID: {"Properties": {"Environment": {"Variables": identity.api_environment()}}}}
 
 
 def _statement(sid: str, actions: Iterable[str], resources: list[Any]) -> dict[str, Any]:
@@ -483,6 +487,7 @@ def _outputs() -> dict[str, Any]:
         outputs[f"{dlq_id(queue)}Url"] = {"Value": _ref(dlq_id(queue))}
     for bucket in topology.BUCKETS:
         outputs[f"{bucket_id(bucket)}Name"] = {"Value": _ref(bucket_id(bucket))}
+    outputs |= identity.outputs()
     return outputs
 
 
@@ -508,6 +513,7 @@ def render(stage: str, *, function_timeout_s: int = 30) -> dict[str, Any]:
     for function in functions():
         resources[log_group_id(function)] = _log_group(function)
     resources[POLICY_ID] = _policy(stage)
+    resources |= identity.resources(stage)
     resources |= _alarms(stage)
     clashes = set(resources) & CHALICE_LOGICAL_IDS
     if clashes:

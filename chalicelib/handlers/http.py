@@ -130,7 +130,7 @@ def json_body(bp: Blueprint, schema: str) -> Any:
 
 def current_actor(bp: Blueprint) -> Actor:
     c = container()
-    return actor_from_header(bp.current_request.headers.get("authorization"), c.settings, c.jwt_key)
+    return actor_from_header(bp.current_request.headers.get("authorization"), c.settings, c.token_keys)
 
 
 def request_id(bp: Blueprint) -> str | None:

@@ -11,6 +11,7 @@ import pytest
 from chalicelib import topology
 from chalicelib.handlers.gateway_errors import GATEWAY_RESPONSES
 from infra import cloudformation as cfn
+from infra import identity
 from infra.local.processes import ROOT
 
 STAGE = "dev"
@@ -279,9 +280,10 @@ def test_every_reference_resolves(template: dict[str, Any]) -> None:
 
 
 def test_no_logical_id_replaces_a_chalice_resource(template: dict[str, Any]) -> None:
-    """Chalice's resources are only extended, never redefined: the one extension has no Type, only its property."""
-    assert set(template["Resources"]) & (CHALICE_IDS | {"APIHandlerInvokePermission"}) == {"RestAPI"}
+    """Chalice's resources are only extended, never redefined: the extensions have no Type, only their property."""
+    assert set(template["Resources"]) & (CHALICE_IDS | {"APIHandlerInvokePermission"}) == {"RestAPI", "APIHandler"}
     assert template["Resources"]["RestAPI"] == {"Properties": {"GatewayResponses": cfn.gateway_responses()}}
+    assert template["Resources"]["APIHandler"] == {"Properties": {"Environment": {"Variables": identity.api_environment()}}}
 
 
 def test_gateway_responses_give_api_gateway_errors_the_documented_shape(template: dict[str, Any]) -> None:
