@@ -95,7 +95,10 @@ def strip_runtime_provided(bundle_path: Path, distributions: tuple[str, ...] = R
 
 
 def build(stage: str, *, region: str = PACKAGE_REGION, out: Path | None = None) -> Package:
+    """Package `stage` into `infra/build/{stage}/` (or `out`, with its merge template beside it)."""
     merge_template, default_out = paths(stage)
+    if out is not None:
+        merge_template = out.parent / f"{out.name}.resources.json"
     out = out or default_out
     cfn.main(["--stage", stage, "--out", str(merge_template)])
     chalice = Path(sys.executable).parent / "chalice"
