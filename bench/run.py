@@ -12,6 +12,8 @@
 - the backlog of those submissions relayed and counted, then submit-to-report latency over HTTP through every
   hop (stream → relay → EventBridge → SQS with its batching window → counters), checking that the relay
   published exactly the events of the submissions timed
+- first, before any engine starts: the Lambda bundle's size and each function's cold-start import against a bare
+  `import boto3` (`bench.bundle`)
 
 Printed, not asserted, except the checks that the figures measure what they say (exit status 1 if one fails).
 Everything else the run prints goes to `.local/logs/bench.log`.
@@ -33,6 +35,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bench import bundle
 from bench.contention import CONTAINERS, EACH, submit_concurrently
 from bench.measure import Published, RequestCounter, SentTransactions, Table, TransactionCounter, quiet, warnings_only
 from bench.payments import ipn_figures
@@ -58,6 +61,7 @@ def main() -> None:
         table = Table(terminal)
         table.line(f"DVC Cloud benchmark: local stack (DynamoDB Local in memory, moto server), one process, "
                    f"{os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}")
+        bundle.figures(table)  # on a machine the stack does not load yet
         config = StackConfig.for_tests()
         config.api_port = None
         config.run_event_sources = False  # the in-process series run on an idle machine; the pipeline comes after

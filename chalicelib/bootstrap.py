@@ -9,17 +9,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
 from pynamodb.connection import Connection
 
 from chalicelib import topology
-from chalicelib.auth import load_jwt_key
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.catalogue import province_root_code
-from chalicelib.domain.targets import Target, targets_from_data
 from chalicelib.ids import new_id
 from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
@@ -54,6 +52,9 @@ from chalicelib.store.payments import DynamoPayments
 from chalicelib.store.postal import DynamoPostalQueue
 from chalicelib.store.sequences import SequenceCache
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+if TYPE_CHECKING:
+    from chalicelib.domain.targets import Target
 
 TARGETS_FILE = Path(__file__).resolve().parent / "seed" / "targets.json"
 
@@ -117,6 +118,8 @@ class Container:
     @cached_property
     def targets(self) -> tuple[Target, ...]:
         """The province's targets (`chalicelib/seed/targets.json`, shipped with the code), parsed once."""
+        from chalicelib.domain.targets import targets_from_data  # the reports' alone: not in every cold start
+
         return targets_from_data(json.loads(TARGETS_FILE.read_text(encoding="utf-8")))
 
     @cached_property
@@ -185,6 +188,8 @@ class Container:
     def jwt_key(self) -> Any:
         """The token verification key, prepared once per container: the literal `JWT_KEY` (local stage), else the
         SSM SecureString `jwt_key_parameter` (deployed stages; the deployer puts the identity provider's key there)."""
+        from chalicelib.auth import load_jwt_key  # PyJWT and cryptography: the API's alone, not every cold start
+
         return load_jwt_key(self.settings, self.ssm)
 
     @cached_property

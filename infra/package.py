@@ -2,10 +2,10 @@
 
 Three steps: render the merge template (`infra.cloudformation`), run `chalice package --merge-template` into
 `infra/build/{stage}/` (`sam.json`, `deployment.zip`), then take out of the bundle the distributions the Lambda
-Python runtime already ships (the AWS SDK: `RUNTIME_PROVIDED`). Chalice installs the whole dependency closure of
-`requirements.txt` and has no way to leave a package out; pynamodb alone pulls in botocore, so moving boto3 out of
-`requirements.txt` would not be enough. Each distribution is removed by the files its own `RECORD` lists, nothing
-guessed from names.
+Python runtime already ships (the AWS SDK: `RUNTIME_PROVIDED`) and compile the rest (`finish_bundle`). Chalice
+installs the whole dependency closure of `requirements.txt` and has no way to leave a package out; pynamodb alone
+pulls in botocore, so moving boto3 out of `requirements.txt` would not be enough. Each distribution is removed by
+the files its own `RECORD` lists, nothing guessed from names.
 
 Chalice asks botocore for a region only to spell service principals (`lambda.amazonaws.com`; `.com.cn` in China),
 so the region affects nothing but the partition: packaging sets `AWS_DEFAULT_REGION` (`--region`, default
@@ -15,12 +15,15 @@ so the region affects nothing but the partition: packaging sets `AWS_DEFAULT_REG
 from __future__ import annotations
 
 import argparse
+import compileall
 import csv
 import io
 import json
 import os
+import py_compile
 import subprocess
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,7 @@ BUILD = ROOT / "infra" / "build"
 # In the Lambda Python runtime (/var/runtime): boto3, botocore and s3transfer, the SDK itself. Their own dependencies
 # (jmespath, urllib3, python-dateutil) stay in the bundle: powertools and holidays need them in versions we pin.
 RUNTIME_PROVIDED: tuple[str, ...] = ("boto3", "botocore", "s3transfer")
+LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the bundle: tracebacks name the files there
 PACKAGE_REGION = "ap-southeast-1"  # any region of the `aws` partition gives the same template
 _CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
                          "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
@@ -75,27 +79,40 @@ def _records(bundle: zipfile.ZipFile, distribution: str) -> set[str]:
     return {row[0] for row in rows if row and not row[0].startswith("..")}
 
 
-def strip_runtime_provided(bundle_path: Path, distributions: tuple[str, ...] = RUNTIME_PROVIDED) -> int:
-    """Rewrite the bundle without `distributions`; returns the uncompressed bytes removed. A bundle that has none of
-    them (already stripped) is left as it is."""
+def finish_bundle(bundle_path: Path, distributions: tuple[str, ...] = RUNTIME_PROVIDED) -> int:
+    """Rewrite the bundle without `distributions` and with bytecode for every module; returns the uncompressed bytes
+    of the distributions removed.
+
+    Lambda's task directory is read-only, so a bundle of sources alone is compiled anew at every cold start (most of
+    a handler's import time). The `.pyc` files are unchecked-hash ones (PEP 552): loaded without comparing the
+    source's mtime, which a zip keeps only to 2 s. They are for this interpreter's version, which is the runtime's:
+    Chalice takes the Lambda runtime from the Python that packages."""
     with zipfile.ZipFile(bundle_path) as bundle:
         present = [d for d in distributions
                    if any(n.lower().startswith(f"{d}-") and n.endswith(".dist-info/RECORD") for n in bundle.namelist())]
         owned = set().union(*(_records(bundle, d) for d in present)) if present else set()
-        if not owned:
-            return 0
-        kept = [info for info in bundle.infolist() if info.filename not in owned]
         removed = sum(info.file_size for info in bundle.infolist() if info.filename in owned)
-        stripped = bundle_path.with_suffix(".tmp")
-        with zipfile.ZipFile(stripped, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in kept:
-                out.writestr(info, bundle.read(info), compress_type=info.compress_type)
-    stripped.replace(bundle_path)
+        with tempfile.TemporaryDirectory(prefix="dvc-bundle-") as tmp:
+            root = Path(tmp)
+            for info in bundle.infolist():
+                if info.filename not in owned and not info.filename.endswith(".pyc"):
+                    bundle.extract(info, root)
+                    mode = info.external_attr >> 16
+                    if mode:
+                        (root / info.filename).chmod(mode & 0o777 or 0o644)
+            compileall.compile_dir(root, quiet=2, workers=1, stripdir=str(root), prependdir=LAMBDA_TASK_ROOT,
+                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            rebuilt = bundle_path.with_suffix(".tmp")
+            with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as out:
+                for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                    out.write(path, path.relative_to(root).as_posix())
+    rebuilt.replace(bundle_path)
     return removed
 
 
-def build(stage: str, *, region: str = PACKAGE_REGION, out: Path | None = None) -> Package:
-    """Package `stage` into `infra/build/{stage}/` (or `out`, with its merge template beside it)."""
+def build(stage: str, *, region: str = PACKAGE_REGION, out: Path | None = None, finish: bool = True) -> Package:
+    """Package `stage` into `infra/build/{stage}/` (or `out`, with its merge template beside it). Without `finish`
+    the bundle stays as Chalice made it: for a use of the template alone (the lint), which is the same either way."""
     merge_template, default_out = paths(stage)
     if out is not None:
         merge_template = out.parent / f"{out.name}.resources.json"
@@ -108,7 +125,7 @@ def build(stage: str, *, region: str = PACKAGE_REGION, out: Path | None = None) 
     if result.returncode != 0:
         raise RuntimeError(f"chalice package failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     bundle = out / "deployment.zip"
-    removed = strip_runtime_provided(bundle)
+    removed = finish_bundle(bundle) if finish else 0
     return Package(template=out / "sam.json", bundle=bundle, removed_bytes=removed)
 
 
