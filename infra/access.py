@@ -6,8 +6,10 @@ queue of its mapping, sending a failed batch or run to its on-failure destinatio
 mappings and schedules and is not repeated here. `tests/policy/` checks every AWS call the test suite saw a function
 make against that function's policy alone, so a row that forgets something fails `make test`.
 
-A new function is one row: e.g. a counter rebuild reading dossiers and counters into a shadow table is
-`Access("rebuild_counters", reads=(DOSSIERS, COUNTERS), writes=(COUNTERS_SHADOW,))` (its table in `TABLES`).
+A new function's permissions are one row: e.g. a counter rebuild reading dossiers and counters into a shadow table
+is `Access("rebuild_counters", reads=(DOSSIERS, COUNTERS), writes=(COUNTERS_SHADOW,))` (its table in `TABLES`). The
+rows are also the list of functions (`cloudformation.functions()`): the row gives the function its policy and log
+group, and the tests hold the rows equal to the app's functions and to `.chalice/config.json`'s limits.
 """
 
 from __future__ import annotations

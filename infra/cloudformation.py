@@ -95,13 +95,13 @@ def function_id(function: str) -> str:
 
 
 def functions() -> tuple[str, ...]:
-    """Every Lambda function of the app: the API handler, the event-source consumers and the schedules."""
-    return (
-        API_FUNCTION,
-        *(m.function for m in topology.STREAM_MAPPINGS),
-        *(m.function for m in topology.QUEUE_MAPPINGS),
-        *(s.function for s in topology.SCHEDULES),
-    )
+    """Every Lambda function of the app, one per row of `infra.access` (the API handler, the event-source consumers,
+    the schedules, and any function invoked by hand); each mapping's and schedule's function must have its row."""
+    declared = tuple(row.function for row in access.ACCESS)
+    triggered = {m.function for m in (*topology.STREAM_MAPPINGS, *topology.QUEUE_MAPPINGS, *topology.SCHEDULES)}
+    if missing := triggered - set(declared):
+        raise ValueError(f"functions without a row in infra/access.py: {sorted(missing)}")
+    return declared
 
 
 def chalice_name(function: str) -> str:
