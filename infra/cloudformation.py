@@ -23,7 +23,9 @@ gets the `GatewayResponses` property, one per row of `gateway_errors.GATEWAY_RES
 swagger (`x-amazon-apigateway-gateway-responses`), so they are part of every deployment of the API. Separate
 `AWS::ApiGateway::GatewayResponse` resources are not: a gateway response takes effect only when the API is next
 deployed, SAM redeploys only when the swagger changes, and a swagger update replaces the API's definition
-(aws/serverless-application-model issues 390 and 623). `CHALICE_EXTENSIONS` lists the only such paths allowed.
+(aws/serverless-application-model issues 390 and 623). The same resource gets the stage settings of
+`infra.gateway_stage` (tracing, throttle, access logs); each scheduled function's SAM `Schedule` event gets the
+dead-letter queue of its rule's target. `CHALICE_EXTENSIONS` lists the only such paths allowed.
 
 Every name and pattern comes from the topology; nothing here spells one by hand. Run as
 `python -m infra.cloudformation --stage dev --out infra/build/resources.dev.json`.
