@@ -2,7 +2,7 @@
 target, misses highlighted, and a chart of each agency's online share against its target.
 
 openpyxl is imported by the functions that draw, not by the module: the API function imports this module at every
-cold start, and openpyxl (about a fifth of that import) is needed only by the rare export.
+cold start, and openpyxl (about a seventh of that import) is needed only by the rare export.
 """
 
 from __future__ import annotations
