@@ -10,7 +10,7 @@ ROLE ?= citizen
 SUB ?=
 AGENCY ?=
 
-.PHONY: help deps check-tools check-python venv run test lint unit bench simulate token template clean
+.PHONY: help deps check-tools check-python venv run test lint lint-infra unit bench simulate token template package clean
 
 help:
 	@echo "make run     the whole system on 127.0.0.1 (API :8000, DynamoDB Local :8100, moto :8200); Ctrl-C stops it"
@@ -19,6 +19,8 @@ help:
 	@echo "make bench   latency and request-count figures from one run against the local stack"
 	@echo "make simulate MONTHS=1   a province's month through the API, its report checked against a recount"
 	@echo "make template STAGE=dev   the CloudFormation merge template for 'chalice package'"
+	@echo "make package STAGE=prod   the stage's SAM template and Lambda bundle in infra/build/STAGE/ (no AWS account needed)"
+	@echo "make lint-infra   package every deployed stage and run cfn-lint (with the serverless rules) on them"
 
 check-tools: check-python
 	@command -v java >/dev/null || { echo "error: Java 17+ (a JDK) is required for DynamoDB Local: apt-get install openjdk-17-jdk-headless"; exit 1; }
@@ -53,7 +55,7 @@ venv: check-python $(STAMP)
 unit: venv
 	$(VENV)/bin/pytest tests/unit -q
 
-test: lint
+test: lint lint-infra
 	$(VENV)/bin/pytest -q
 
 bench: deps
@@ -67,6 +69,14 @@ token: deps
 
 template: deps
 	$(PY) -m infra.cloudformation --stage $(or $(STAGE),dev) --out infra/build/resources.$(or $(STAGE),dev).json
+
+# Offline: no AWS credentials or region needed (infra/package.py says why and what it leaves out of the bundle).
+package: venv
+	$(PY) -m infra.package --stage $(or $(STAGE),dev)
+
+# Every deployed stage of .chalice/config.json, packaged afresh; any cfn-lint finding fails.
+lint-infra: venv
+	$(PY) -m infra.lint
 
 clean:
 	rm -rf $(VENV) node_modules .local .pytest_cache .mypy_cache .ruff_cache infra/build

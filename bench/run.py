@@ -12,6 +12,8 @@
 - the backlog of those submissions relayed and counted, then submit-to-report latency over HTTP through every
   hop (stream → relay → EventBridge → SQS with its batching window → counters), checking that the relay
   published exactly the events of the submissions timed
+- first, before any engine starts: the Lambda bundle's size and each function's cold-start import against a bare
+  `import boto3` (`bench.bundle`)
 - a province-year report (the root and its 40 communes ranked) over HTTP, from a year of seeded counters
   (`bench.reports`)
 - last, in a process and on a stack of its own, AWS requests and cost per dossier over its whole life
@@ -38,6 +40,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bench import bundle
 from bench.contention import CONTAINERS, EACH, submit_concurrently
 from bench.measure import Published, RequestCounter, SentTransactions, Table, TransactionCounter, quiet, warnings_only
 from bench.payments import ipn_figures
@@ -64,6 +67,7 @@ def main() -> None:
         table = Table(terminal)
         table.line(f"DVC Cloud benchmark: local stack (DynamoDB Local in memory, moto server), one process, "
                    f"{os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}")
+        bundle.figures(table)  # on a machine the stack does not load yet
         config = StackConfig.for_tests()
         config.api_port = None
         config.run_event_sources = False  # the in-process series run on an idle machine; the pipeline comes after

@@ -9,22 +9,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
 from pynamodb.connection import Connection
 
 from chalicelib import topology
-from chalicelib.auth import StaticKey, TokenKeys, load_jwt_key
 from chalicelib.domain.calendar import WorkingCalendar
 from chalicelib.domain.catalogue import province_root_code
-from chalicelib.domain.targets import Target, targets_from_data
 from chalicelib.ids import new_id
 from chalicelib.integrations.documents import DocumentStore, S3DocumentStore
 from chalicelib.integrations.event_bus import EventBridgePublisher, Publisher
 from chalicelib.integrations.gateway_config import load_gateways
-from chalicelib.integrations.jwks import IssuerKeys, JwksKeys
 from chalicelib.integrations.messaging_config import Messaging, load_messaging
 from chalicelib.integrations.payment_gateway import GatewayName, PaymentGateway
 from chalicelib.integrations.postal_config import load_partners
@@ -56,6 +53,10 @@ from chalicelib.store.payments import DynamoPayments
 from chalicelib.store.postal import DynamoPostalQueue
 from chalicelib.store.sequences import SequenceCache
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+if TYPE_CHECKING:
+    from chalicelib.auth import TokenKeys
+    from chalicelib.domain.targets import Target
 
 SHADOW_KEPT = timedelta(days=7)  # a rebuild's recount, for investigating its differences
 TARGETS_FILE = Path(__file__).resolve().parent / "seed" / "targets.json"
@@ -121,6 +122,8 @@ class Container:
     @cached_property
     def targets(self) -> tuple[Target, ...]:
         """The province's targets (`chalicelib/seed/targets.json`, shipped with the code), parsed once."""
+        from chalicelib.domain.targets import targets_from_data  # the reports' alone: not in every cold start
+
         return targets_from_data(json.loads(TARGETS_FILE.read_text(encoding="utf-8")))
 
     @cached_property
@@ -195,12 +198,17 @@ class Container:
     def jwt_key(self) -> Any:
         """The token verification key, prepared once per container: the literal `JWT_KEY` (local stage), else the
         SSM SecureString `jwt_key_parameter` (deployed stages; the deployer puts the identity provider's key there)."""
+        from chalicelib.auth import load_jwt_key  # PyJWT and cryptography: the API's alone, not every cold start
+
         return load_jwt_key(self.settings, self.ssm)
 
     @cached_property
     def token_keys(self) -> TokenKeys:
         """Where tokens' keys come from: the stage's Cognito pools' published key sets (each fetched on its first token,
         again only for a key id it does not hold), else the one key above."""
+        from chalicelib.auth import StaticKey  # PyJWT: the API's alone, not every cold start
+        from chalicelib.integrations.jwks import IssuerKeys, JwksKeys
+
         if self.settings.cognito_pools:
             return IssuerKeys({p.issuer: JwksKeys(p.jwks_url) for p in self.settings.cognito_pools})
         return StaticKey(self.jwt_key)

@@ -103,8 +103,11 @@ NOTIFICATIONS_QUEUE = QueueSpec(logical="notifications")
 # Notices no provider would take after every retry and failover (status technical-failure): one message each, for
 # someone to look at; a dead-letter queue too.
 NOTIFICATION_FAILURES = QueueSpec(logical="notification-failures", retention_s=14 * 24 * 3600)
+# Events EventBridge could not deliver to a target (a rule's queue, a schedule's function) after its retries: a DLQ,
+# every rule's and schedule's dead-letter config.
+UNDELIVERED_EVENTS = QueueSpec(logical="undelivered-events", retention_s=14 * 24 * 3600)
 QUEUES: tuple[QueueSpec, ...] = (COUNTERS_QUEUE, RELAY_DLQ, DEADLINE_WATCH_DLQ, RECONCILE_PAYMENTS_DLQ, POSTAL_QUEUE,
-                                 NOTIFICATIONS_QUEUE, NOTIFICATION_FAILURES)
+                                 NOTIFICATIONS_QUEUE, NOTIFICATION_FAILURES, UNDELIVERED_EVENTS)
 # Failure queues a function writes to itself (not a mapping's or a schedule's destination): the policy and the alarms.
 HANDLED_FAILURE_QUEUES: tuple[QueueSpec, ...] = (NOTIFICATION_FAILURES,)
 

@@ -4,24 +4,28 @@
 the SAM template Chalice generates (dictionaries merged key by key, this file's values winning). So this template
 only *adds* resources and refers to Chalice's own by their logical ids: a `lambda_function(name="relay")` is
 `Relay` (Chalice's `to_cfn_resource_name`, CamelCase), the API handler is `APIHandler`, the API `RestAPI`, and
-with `autogen_policy` (the default, as in `.chalice/config.json`) every function runs as `DefaultRole`. None of
-this template's logical ids may equal one of those, or the merge would silently replace Chalice's resource.
+with `autogen_policy` off (`.chalice/config.json`) each function runs as a role of its own, `{Name}Role` (Chalice's
+`{name}_role`; the API's is `ApiHandlerRole`), whose inline policy is `.chalice/policy-base.json`. None of this
+template's logical ids may equal one of those, or the merge would silently replace Chalice's resource.
 
 What it adds for a stage: the DynamoDB tables, the buckets (versioned, private, SSE-S3, kept on delete), the
 queues and their dead-letter queues, the custom event bus with an archive (for replaying events to rebuild
 counters), the rules with their SQS targets and the queue policies letting EventBridge deliver, the event-source
 mappings of the relay (table stream) and counters (queue) functions, the scheduled functions' failure destinations,
-a log group with a retention period per function, one least-privilege managed policy attached to `DefaultRole`,
-alarms on the dead-letter queues and on the age of queued events, and outputs for names and URLs.
-If `autogen_policy` is ever turned off, Chalice gives each function its own role (`RelayRole`, `CountersRole`,
-...): list those in `CHALICE_ROLES` and map each function to its role in `function_roles()`.
+a log group with a retention period per function, a least-privilege managed policy per function attached to its
+role (built from its row in `infra.access`: only the tables, indexes, bus, queues, buckets, parameters and secrets
+it touches, and its own log group), alarms on the dead-letter queues and on the age of queued events, and outputs.
+Timeouts and reserved concurrency are Chalice's, per stage and function in `.chalice/config.json`; the queues'
+visibility timeouts and the queue mappings' maximum concurrency are read from there (`FunctionLimits`).
 
 One deliberate extension of a Chalice resource: `RestAPI` (an `AWS::Serverless::Api` whose swagger is inline)
 gets the `GatewayResponses` property, one per row of `gateway_errors.GATEWAY_RESPONSES`. SAM writes them into the
 swagger (`x-amazon-apigateway-gateway-responses`), so they are part of every deployment of the API. Separate
 `AWS::ApiGateway::GatewayResponse` resources are not: a gateway response takes effect only when the API is next
 deployed, SAM redeploys only when the swagger changes, and a swagger update replaces the API's definition
-(aws/serverless-application-model issues 390 and 623). `CHALICE_EXTENSIONS` lists the only such paths allowed.
+(aws/serverless-application-model issues 390 and 623). The same resource gets the stage settings of
+`infra.gateway_stage` (tracing, throttle, access logs); each scheduled function's SAM `Schedule` event gets the
+dead-letter queue of its rule's target. `CHALICE_EXTENSIONS` lists the only such paths allowed.
 
 Every name and pattern comes from the topology; nothing here spells one by hand. Run as
 `python -m infra.cloudformation --stage dev --out infra/build/resources.dev.json`.
@@ -33,33 +37,33 @@ import argparse
 import copy
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalice.config import Config
+from chalice.constants import DEFAULT_LAMBDA_TIMEOUT
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib import topology
 from chalicelib.handlers.gateway_errors import GATEWAY_RESPONSES
-from infra import identity
+from infra import access, gateway_stage, identity
+from infra.access import API_FUNCTION as API_FUNCTION
 from infra.provision import table_definition
 
+ROOT = Path(__file__).resolve().parent.parent
 # The function behind the REST API: Chalice names it `api_handler` and gives it the logical id `APIHandler`.
-API_FUNCTION = "api"
+API_CHALICE_NAME = "api_handler"
 API_HANDLER_ID = "APIHandler"
 REST_API_ID = "RestAPI"
-
-# Logical ids Chalice's SAM template defines and this template may refer to.
-CHALICE_ROLES: tuple[str, ...] = ("DefaultRole",)
-CHALICE_LOGICAL_IDS: frozenset[str] = frozenset(
-    {API_HANDLER_ID, REST_API_ID, *CHALICE_ROLES}
-    | {to_cfn_resource_name(m.function) for m in topology.STREAM_MAPPINGS}
-    | {to_cfn_resource_name(m.function) for m in topology.QUEUE_MAPPINGS}
-    | {to_cfn_resource_name(s.function) for s in topology.SCHEDULES}
-    | {to_cfn_resource_name(f) for f in topology.INVOKED_FUNCTIONS}
-)
 # The only properties of Chalice's resources this template sets (the merge is deep; see the module docstring).
-CHALICE_EXTENSIONS: frozenset[tuple[str, str]] = frozenset({(REST_API_ID, "GatewayResponses"),
-                                                           (API_HANDLER_ID, "Environment")})
+# (id, key): a property, or the resource's DependsOn.
+CHALICE_EXTENSIONS: frozenset[tuple[str, str]] = frozenset(
+    {(REST_API_ID, key) for key in ("GatewayResponses", "TracingEnabled", "MethodSettings", "AccessLogSetting")}
+    | {(REST_API_ID, "DependsOn")}  # the account's CloudWatch role (`gateway_stage`) before the stage logs
+    | {(to_cfn_resource_name(s.function), "Events") for s in topology.SCHEDULES}  # their rules' dead-letter queue
+    | {(API_HANDLER_ID, "Environment")}  # the user pools' ids (`identity`), beside the variables Chalice sets
+)
 
 ARCHIVE_RETENTION_DAYS = 365
 # CloudWatch keeps Lambda logs forever unless told otherwise. Logs carry no personal data (that stays in the
@@ -68,6 +72,7 @@ ARCHIVE_RETENTION_DAYS = 365
 LOG_RETENTION_DAYS = 90
 OLDEST_MESSAGE_ALARM_S = 300
 LAMBDA_VISIBILITY_FACTOR = 6  # AWS: a queue feeding a function should hide a message for 6 × its timeout
+MIN_MAPPING_CONCURRENCY = 2  # the smallest maximum concurrency an SQS mapping takes
 ALARM_TOPIC_PARAMETER = "AlarmTopicArn"
 HAS_ALARM_TOPIC = "HasAlarmTopic"
 
@@ -93,20 +98,35 @@ def function_id(function: str) -> str:
 
 
 def functions() -> tuple[str, ...]:
-    """Every Lambda function of the app: the API handler, the event-source consumers, the schedules and the functions
-    an administrator invokes."""
-    return (
-        API_FUNCTION,
-        *(m.function for m in topology.STREAM_MAPPINGS),
-        *(m.function for m in topology.QUEUE_MAPPINGS),
-        *(s.function for s in topology.SCHEDULES),
-        *topology.INVOKED_FUNCTIONS,
-    )
+    """Every Lambda function of the app, one per row of `infra.access` (the API handler, the event-source consumers,
+    the schedules, and any function invoked by hand); each mapping's and schedule's function must have its row."""
+    declared = tuple(row.function for row in access.ACCESS)
+    triggered = {m.function for m in (*topology.STREAM_MAPPINGS, *topology.QUEUE_MAPPINGS, *topology.SCHEDULES)}
+    triggered |= set(topology.INVOKED_FUNCTIONS)
+    if missing := triggered - set(declared):
+        raise ValueError(f"functions without a row in infra/access.py: {sorted(missing)}")
+    return declared
+
+
+def chalice_name(function: str) -> str:
+    """The function's name in Chalice: its key under `lambda_functions` in `.chalice/config.json`."""
+    return API_CHALICE_NAME if function == API_FUNCTION else function
+
+
+def role_id(function: str) -> str:
+    """The logical id of the role Chalice gives the function when `autogen_policy` is off (`{name}_role`)."""
+    return to_cfn_resource_name(f"{chalice_name(function)}_role")
 
 
 def function_roles() -> dict[str, str]:
-    """Function → the logical id of the role it runs as. With `autogen_policy` every function shares one role."""
-    return {function: CHALICE_ROLES[0] for function in functions()}
+    """Function → the logical id of the role it runs as: one each."""
+    return {function: role_id(function) for function in functions()}
+
+
+# Logical ids Chalice's SAM template defines and this template may refer to.
+CHALICE_LOGICAL_IDS: frozenset[str] = frozenset(
+    {REST_API_ID} | {function_id(f) for f in functions()} | {role_id(f) for f in functions()}
+)
 
 
 def table_id(spec: topology.TableSpec) -> str:
@@ -145,9 +165,12 @@ def invoke_config_id(schedule: topology.ScheduleSpec) -> str:
     return f"{function_id(schedule.function)}EventInvokeConfig"
 
 
+def policy_id(function: str) -> str:
+    return f"{function_id(function)}AccessPolicy"
+
+
 BUS_ID = f"{to_cfn_resource_name(topology.BUS_LOGICAL)}Bus"
 ARCHIVE_ID = f"{BUS_ID}Archive"
-POLICY_ID = "DvcDataAccessPolicy"
 
 
 # --- resources ------------------------------------------------------------------------------------------------
@@ -191,14 +214,33 @@ def _bucket(spec: topology.BucketSpec, stage: str) -> dict[str, Any]:
     }
 
 
-def visibility_timeout(spec: topology.QueueSpec, function_timeout_s: int) -> int:
-    """The spec's visibility timeout, raised to 6 × the function timeout for a queue a function consumes."""
-    if any(m.queue == spec for m in topology.QUEUE_MAPPINGS):
-        return max(spec.visibility_timeout_s, LAMBDA_VISIBILITY_FACTOR * function_timeout_s)
-    return spec.visibility_timeout_s
+@dataclass(frozen=True)
+class FunctionLimits:
+    """What `chalice package` gives a function in a stage, as Chalice itself resolves `.chalice/config.json`
+    (the stage's `lambda_functions` entry, then the stage, then the top-level entry, then the top level)."""
+
+    timeout_s: int
+    reserved_concurrency: int | None
 
 
-def _queues(spec: topology.QueueSpec, stage: str, function_timeout_s: int) -> dict[str, Any]:
+def function_limits(stage: str, config: dict[str, Any] | None = None) -> dict[str, FunctionLimits]:
+    if config is None:
+        config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    limits = {}
+    for function in functions():
+        scoped = Config(chalice_stage=stage, function_name=chalice_name(function), config_from_disk=config,
+                        default_params={"lambda_timeout": DEFAULT_LAMBDA_TIMEOUT})
+        limits[function] = FunctionLimits(int(scoped.lambda_timeout), scoped.reserved_concurrency)
+    return limits
+
+
+def visibility_timeout(spec: topology.QueueSpec, limits: dict[str, FunctionLimits]) -> int:
+    """The spec's visibility timeout, raised to 6 × the timeout of the function consuming the queue, if any."""
+    consumers = [limits[m.function].timeout_s for m in topology.QUEUE_MAPPINGS if m.queue == spec]
+    return max([spec.visibility_timeout_s, *(LAMBDA_VISIBILITY_FACTOR * t for t in consumers)])
+
+
+def _queues(spec: topology.QueueSpec, stage: str, limits: dict[str, FunctionLimits]) -> dict[str, Any]:
     return {
         dlq_id(spec): {
             "Type": "AWS::SQS::Queue",
@@ -212,7 +254,7 @@ def _queues(spec: topology.QueueSpec, stage: str, function_timeout_s: int) -> di
             "Type": "AWS::SQS::Queue",
             "Properties": {
                 "QueueName": spec.physical(stage),
-                "VisibilityTimeout": visibility_timeout(spec, function_timeout_s),
+                "VisibilityTimeout": visibility_timeout(spec, limits),
                 "MessageRetentionPeriod": spec.retention_s,
                 "RedrivePolicy": {
                     "deadLetterTargetArn": _arn(dlq_id(spec)),
@@ -239,6 +281,10 @@ def _bus(stage: str) -> dict[str, Any]:
     }
 
 
+def _undelivered_dlq() -> dict[str, Any]:
+    return {"Arn": _arn(queue_id(topology.UNDELIVERED_EVENTS))}
+
+
 def _rule(spec: topology.RuleSpec, stage: str) -> dict[str, Any]:
     return {
         "Type": "AWS::Events::Rule",
@@ -247,45 +293,60 @@ def _rule(spec: topology.RuleSpec, stage: str) -> dict[str, Any]:
             "EventBusName": _ref(BUS_ID),
             "EventPattern": copy.deepcopy(spec.pattern),  # the template must not alias the topology
             "State": "ENABLED",
-            "Targets": [{"Id": spec.queue.logical, "Arn": _arn(queue_id(spec.queue))}],
+            "Targets": [{"Id": spec.queue.logical, "Arn": _arn(queue_id(spec.queue)),
+                         "DeadLetterConfig": _undelivered_dlq()}],
         },
     }
 
 
-def _queue_policies() -> dict[str, Any]:
-    """One policy per target queue (a queue has one policy), a statement per rule delivering to it."""
-    by_queue: dict[str, list[topology.RuleSpec]] = {}
-    for rule in topology.RULES:
-        by_queue.setdefault(queue_id(rule.queue), []).append(rule)
+def schedule_event_id(schedule: topology.ScheduleSpec) -> str:
+    """Chalice's name for a schedule's SAM event (`{name}-event`)."""
+    return to_cfn_resource_name(f"{schedule.function}-event")
+
+
+def schedule_rule_id(schedule: topology.ScheduleSpec) -> str:
+    """The rule SAM generates for a schedule event: `{function logical id}{event name}` (SAM's documented naming)."""
+    return f"{function_id(schedule.function)}{schedule_event_id(schedule)}"
+
+
+def _events_may_send(target: str, sources: dict[str, list[str]]) -> dict[str, Any]:
+    """The policy of queue `target` (a queue has one): EventBridge may send to it from the rules of each statement."""
+    statements = [
+        {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": _arn(target),
+            "Condition": {"ArnEquals": {"aws:SourceArn": _arn(rules[0]) if len(rules) == 1 else [_arn(r) for r in rules]}},
+        }
+        for sid, rules in sources.items()
+    ]
     return {
         f"{target}EventsPolicy": {
             "Type": "AWS::SQS::QueuePolicy",
-            "Properties": {
-                "Queues": [_ref(target)],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": f"{rule_id(rule)}SendMessage",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "events.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": _arn(target),
-                            "Condition": {"ArnEquals": {"aws:SourceArn": _arn(rule_id(rule))}},
-                        }
-                        for rule in rules
-                    ],
-                },
-            },
+            "Properties": {"Queues": [_ref(target)], "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}},
         }
-        for target, rules in by_queue.items()
     }
+
+
+def _queue_policies() -> dict[str, Any]:
+    """A statement per rule delivering to a queue; and the undelivered-events queue takes what any rule (ours, or a
+    schedule's rule SAM makes) could not deliver."""
+    by_queue: dict[str, dict[str, list[str]]] = {}
+    for rule in topology.RULES:
+        by_queue.setdefault(queue_id(rule.queue), {})[f"{rule_id(rule)}SendMessage"] = [rule_id(rule)]
+    policies: dict[str, Any] = {}
+    for target, sources in by_queue.items():
+        policies |= _events_may_send(target, sources)
+    rules = [rule_id(r) for r in topology.RULES] + [schedule_rule_id(s) for s in topology.SCHEDULES]
+    return policies | _events_may_send(queue_id(topology.UNDELIVERED_EVENTS), {"UndeliveredEvents": rules})
 
 
 def _stream_mapping(mapping: topology.StreamMapping) -> dict[str, Any]:
     return {
         "Type": "AWS::Lambda::EventSourceMapping",
-        "DependsOn": [POLICY_ID],  # Lambda checks the role can read the stream when the mapping is created
+        "DependsOn": [policy_id(mapping.function)],  # Lambda checks the role can read the stream at creation
         "Properties": {
             "FunctionName": _ref(function_id(mapping.function)),
             "EventSourceArn": _arn(table_id(mapping.table), "StreamArn"),
@@ -300,24 +361,29 @@ def _stream_mapping(mapping: topology.StreamMapping) -> dict[str, Any]:
     }
 
 
-def _queue_mapping(mapping: topology.QueueMapping) -> dict[str, Any]:
+def _queue_mapping(mapping: topology.QueueMapping, limits: FunctionLimits) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "FunctionName": _ref(function_id(mapping.function)),
+        "EventSourceArn": _arn(queue_id(mapping.queue)),
+        "BatchSize": mapping.batch_size,
+        "MaximumBatchingWindowInSeconds": mapping.batching_window_s,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }
+    if limits.reserved_concurrency is not None:
+        # Lambda's pollers would otherwise invoke beyond the reserved concurrency: each throttled batch goes back to
+        # the queue, counts as a receive, and after `max_receive_count` of them lands in the DLQ unprocessed.
+        properties["ScalingConfig"] = {"MaximumConcurrency": max(MIN_MAPPING_CONCURRENCY, limits.reserved_concurrency)}
     return {
         "Type": "AWS::Lambda::EventSourceMapping",
-        "DependsOn": [POLICY_ID],  # Lambda checks the role can receive from the queue when the mapping is created
-        "Properties": {
-            "FunctionName": _ref(function_id(mapping.function)),
-            "EventSourceArn": _arn(queue_id(mapping.queue)),
-            "BatchSize": mapping.batch_size,
-            "MaximumBatchingWindowInSeconds": mapping.batching_window_s,
-            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        },
+        "DependsOn": [policy_id(mapping.function)],  # Lambda checks the role can receive from the queue at creation
+        "Properties": properties,
     }
 
 
 def _invoke_config(schedule: topology.ScheduleSpec) -> dict[str, Any]:
     return {
         "Type": "AWS::Lambda::EventInvokeConfig",
-        "DependsOn": [POLICY_ID],  # Lambda checks the role can send to the destination when it is configured
+        "DependsOn": [policy_id(schedule.function)],  # Lambda checks the role can send to the destination
         "Properties": {
             "FunctionName": _ref(function_id(schedule.function)),
             "Qualifier": "$LATEST",  # Chalice publishes no versions or aliases: the schedule invokes $LATEST
@@ -354,10 +420,17 @@ def gateway_responses() -> dict[str, Any]:
     return responses
 
 
-def _chalice_extensions() -> dict[str, Any]:
-    return {REST_API_ID: {"Properties": {"GatewayResponses": gateway_responses()}},
-            # merged key by key into the variables Chalice sets from .chalice/config.json
-            API_HANDLER_ID: {"Properties": {"Environment": {"Variables": identity.api_environment()}}}}
+def _chalice_extensions(limits: dict[str, FunctionLimits]) -> dict[str, Any]:
+    api = {"GatewayResponses": gateway_responses(), **gateway_stage.api_properties(limits[API_FUNCTION].reserved_concurrency)}
+    extensions: dict[str, Any] = {REST_API_ID: {"Properties": api, "DependsOn": [gateway_stage.ACCOUNT_ID]}}
+    for schedule in topology.SCHEDULES:  # SAM's Schedule event takes the rule target's dead-letter queue
+        dead_letter = {"DeadLetterConfig": _undelivered_dlq()}
+        extensions[function_id(schedule.function)] = {
+            "Properties": {"Events": {schedule_event_id(schedule): {"Properties": dead_letter}}}
+        }
+    # merged key by key into the variables Chalice sets from .chalice/config.json
+    extensions[API_HANDLER_ID] = {"Properties": {"Environment": {"Variables": identity.api_environment()}}}
+    return extensions
 
 
 def _statement(sid: str, actions: Iterable[str], resources: list[Any]) -> dict[str, Any]:
@@ -375,56 +448,68 @@ def secret_arn(spec: topology.SecretSpec, stage: str) -> dict[str, Any]:
                 f"{spec.physical(stage)}-??????")
 
 
-def _policy(stage: str) -> dict[str, Any]:
-    tables = [_arn(table_id(t)) for t in topology.TABLES]
-    indexes = [_sub(f"${{{table_id(t)}.Arn}}/index/*") for t in topology.TABLES if t.indexes]
-    streams = [_arn(table_id(t), "StreamArn") for t in topology.TABLES if t.stream_view]
-    stream_lists = [_sub(f"${{{table_id(t)}.Arn}}/stream/*") for t in topology.TABLES if t.stream_view]
-    consumed = [_arn(queue_id(m.queue)) for m in topology.QUEUE_MAPPINGS]
-    failure_destinations = [_arn(queue_id(m.on_failure)) for m in topology.STREAM_MAPPINGS]
-    failure_destinations += [_arn(queue_id(s.on_failure)) for s in topology.SCHEDULES]
-    handled_failures = [_arn(queue_id(q)) for q in topology.HANDLED_FAILURE_QUEUES]
-    parameters = [parameter_arn(p, stage) for p in topology.PARAMETERS]
-    secrets = [secret_arn(secret, stage) for secret in topology.SECRETS]
-    buckets = [_arn(bucket_id(b)) for b in topology.BUCKETS]
-    objects = [_sub(f"${{{bucket_id(b)}.Arn}}/*") for b in topology.BUCKETS]
+READ_ACTIONS = frozenset({"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+                          "dynamodb:GetItem", "dynamodb:Query"})
+# No Scan anywhere: reports read counters and dossiers by key or index.
+WRITE_ACTIONS = READ_ACTIONS | {"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+
+def _table_statements(row: access.Access) -> list[dict[str, Any]]:
+    read_only = [t for t in row.reads if t not in row.writes]
+    return [
+        _statement("WriteTables", WRITE_ACTIONS, [_arn(table_id(t)) for t in row.writes]),
+        _statement("ReadTables", READ_ACTIONS, [_arn(table_id(t)) for t in read_only]),
+        _statement("Indexes", {"dynamodb:Query"},
+                   [_sub(f"${{{table_id(access.table_of(i))}.Arn}}/index/{i.name}") for i in row.queries]),
+    ]
+
+
+def _mapped_statements(function: str) -> list[dict[str, Any]]:
+    """What Lambda does with the function's role for its mappings and schedule (reads, failure destinations)."""
+    streams = [m for m in topology.STREAM_MAPPINGS if m.function == function]
+    consumed = [m.queue for m in topology.QUEUE_MAPPINGS if m.function == function]
+    destinations = [m.on_failure for m in streams] + [s.on_failure for s in topology.SCHEDULES if s.function == function]
+    return [
+        _statement("Streams", {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"},
+                   [_arn(table_id(m.table), "StreamArn") for m in streams]),
+        _statement("StreamLists", {"dynamodb:ListStreams"},
+                   [_sub(f"${{{table_id(m.table)}.Arn}}/stream/*") for m in streams]),
+        _statement("ConsumedQueues", {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+                   [_arn(queue_id(q)) for q in consumed]),
+        _statement("FailureDestinations", {"sqs:SendMessage"}, [_arn(queue_id(q)) for q in destinations]),
+    ]
+
+
+def _policy(function: str, stage: str) -> dict[str, Any]:
+    row = access.BY_FUNCTION[function]
     statements = [
-        _statement(
-            "Tables",
-            # No Scan: reports read counters and dossiers by key or index.
-            {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
-             "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
-             "dynamodb:Query", "dynamodb:UpdateItem"},
-            tables,
-        ),
-        _statement("Indexes", {"dynamodb:Query"}, indexes),
-        _statement("Streams", {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}, streams),
-        _statement("StreamLists", {"dynamodb:ListStreams"}, stream_lists),
-        _statement("Bus", {"events:PutEvents"}, [_arn(BUS_ID)]),
-        _statement("ConsumedQueues", {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, consumed),
-        _statement("FailureDestinations", {"sqs:SendMessage"}, failure_destinations),
-        # Queues a function reports failures to itself (notices no provider took), found by name once per container.
-        _statement("HandledFailures", {"sqs:GetQueueUrl", "sqs:SendMessage"}, handled_failures),
+        # Its own log group only (this template creates it, so no logs:CreateLogGroup).
+        _statement("Logs", {"logs:CreateLogStream", "logs:PutLogEvents"}, [_arn(log_group_id(function))]),
+        *_table_statements(row),
+        *_mapped_statements(function),
+        _statement("Bus", {"events:PutEvents"}, [_arn(BUS_ID)] if row.publishes else []),
+        # Queues it reports failures to itself (notices no provider took), found by name once per container.
+        _statement("SentQueues", {"sqs:GetQueueUrl", "sqs:SendMessage"}, [_arn(queue_id(q)) for q in row.sends]),
         # SMS straight to a phone number: SNS authorises that only on "*" (there is no phone-number resource).
-        _statement("Sms", {"sns:Publish"}, ["*"]),
+        _statement("Sms", {"sns:Publish"}, ["*"] if row.sms else []),
         # Email from the stage's SES identities (the sender's verified domain or address).
         _statement("Email", {"ses:SendEmail"},
-                   [_sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")]),
+                   [_sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")] if row.email else []),
         # PutObject signs the presigned uploads; GetObject covers downloads and HeadObject (no action of its own).
-        _statement("Objects", {"s3:GetObject", "s3:PutObject"}, objects),
+        _statement("Objects", {"s3:GetObject", "s3:PutObject"}, [_sub(f"${{{bucket_id(b)}.Arn}}/*") for b in row.buckets]),
         # Without ListBucket, HeadObject answers 403 instead of 404 for a key nobody has uploaded yet.
-        _statement("Buckets", {"s3:ListBucket"}, buckets),
+        _statement("Buckets", {"s3:ListBucket"}, [_arn(bucket_id(b)) for b in row.buckets]),
         # The parameters are SecureStrings under the AWS managed key aws/ssm, whose key policy already lets every
         # principal of the account decrypt through SSM: no kms:Decrypt here (a customer managed key would need it).
-        _statement("Parameters", {"ssm:GetParameter"}, parameters),
+        _statement("Parameters", {"ssm:GetParameter"}, [parameter_arn(p, stage) for p in row.parameters]),
         # Secrets under the AWS managed key aws/secretsmanager: no kms:Decrypt here either.
-        _statement("Secrets", {"secretsmanager:GetSecretValue"}, secrets),
+        _statement("Secrets", {"secretsmanager:GetSecretValue"}, [secret_arn(s, stage) for s in row.secrets]),
     ]
     return {
         "Type": "AWS::IAM::ManagedPolicy",
         "Properties": {
-            "Description": "What the DVC functions may do with the stage's tables, bus, queues, buckets and parameters.",
-            "Roles": [_ref(role) for role in CHALICE_ROLES],
+            "Description": f"What the {function} function may do with the stage's resources, and nothing else.",
+            "Roles": [_ref(role_id(function))],
             "PolicyDocument": {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]},
         },
     }
@@ -438,6 +523,7 @@ def failure_queues(stage: str) -> dict[str, str]:
     found |= {queue_id(m.on_failure): m.on_failure.physical(stage) for m in topology.STREAM_MAPPINGS}
     found |= {queue_id(s.on_failure): s.on_failure.physical(stage) for s in topology.SCHEDULES}
     found |= {queue_id(q): q.physical(stage) for q in topology.HANDLED_FAILURE_QUEUES}
+    found[queue_id(topology.UNDELIVERED_EVENTS)] = topology.UNDELIVERED_EVENTS.physical(stage)
     return found
 
 
@@ -491,36 +577,39 @@ def _outputs() -> dict[str, Any]:
     return outputs
 
 
-def render(stage: str, *, function_timeout_s: int = 30) -> dict[str, Any]:
-    """The template to merge into Chalice's SAM template for `stage`."""
+def render(stage: str, *, limits: dict[str, FunctionLimits] | None = None) -> dict[str, Any]:
+    """The template to merge into Chalice's SAM template for `stage` (limits: read from `.chalice/config.json`)."""
+    limits = limits if limits is not None else function_limits(stage)
     resources: dict[str, Any] = {}
     for table in topology.TABLES:
         resources[table_id(table)] = _table(table, stage)
     for queue in topology.QUEUES:
-        resources |= _queues(queue, stage, function_timeout_s)
+        resources |= _queues(queue, stage, limits)
     for bucket in topology.BUCKETS:
         resources[bucket_id(bucket)] = _bucket(bucket, stage)
     resources |= _bus(stage)
     for rule in topology.RULES:
         resources[rule_id(rule)] = _rule(rule, stage)
     resources |= _queue_policies()
+    resources |= gateway_stage.resources(stage, LOG_RETENTION_DAYS)
     for stream_mapping in topology.STREAM_MAPPINGS:
         resources[stream_mapping_id(stream_mapping)] = _stream_mapping(stream_mapping)
     for queue_mapping in topology.QUEUE_MAPPINGS:
-        resources[queue_mapping_id(queue_mapping)] = _queue_mapping(queue_mapping)
+        resources[queue_mapping_id(queue_mapping)] = _queue_mapping(queue_mapping, limits[queue_mapping.function])
     for schedule in topology.SCHEDULES:
         resources[invoke_config_id(schedule)] = _invoke_config(schedule)
     for function in functions():
         resources[log_group_id(function)] = _log_group(function)
-    resources[POLICY_ID] = _policy(stage)
+        resources[policy_id(function)] = _policy(function, stage)
     resources |= identity.resources(stage)
     resources |= _alarms(stage)
     clashes = set(resources) & CHALICE_LOGICAL_IDS
     if clashes:
         raise ValueError(f"logical ids would replace Chalice's own resources: {sorted(clashes)}")
-    extensions = _chalice_extensions()
+    extensions = _chalice_extensions(limits)
     extended = {(logical_id, key) for logical_id, ext in extensions.items() for key in ext["Properties"]}
-    if extended - CHALICE_EXTENSIONS or any(set(ext) != {"Properties"} for ext in extensions.values()):
+    extended |= {(logical_id, key) for logical_id, ext in extensions.items() for key in ext if key != "Properties"}
+    if extended - CHALICE_EXTENSIONS or any(set(ext) - {"Properties", "DependsOn"} for ext in extensions.values()):
         raise ValueError(f"only {sorted(CHALICE_EXTENSIONS)} of Chalice's resources may be extended")
     resources |= extensions
     return {
@@ -541,9 +630,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--stage", required=True)
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--function-timeout", type=int, default=30, help="the functions' timeout in seconds")
     args = parser.parse_args(argv)
-    template = render(args.stage, function_timeout_s=args.function_timeout)
+    template = render(args.stage)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(template, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterable
 from datetime import date, time
 from functools import cache
 
-import holidays
-
 from chalicelib.domain.calendar import (
     DAY_OFF,
     DEFAULT_SAME_DAY_CUTOFF,
@@ -27,6 +25,8 @@ from chalicelib.store.models import CatalogueModel
 def national_calendar(years: tuple[int, ...]) -> tuple[frozenset[date], frozenset[date]]:
     """The public holidays (Tết and substituted days off included) and the Saturdays worked in exchange for a
     bridge day (`weekend_workdays`, e.g. 26 Apr 2025 for 2 May 2025) of `years`, from the `holidays` package."""
+    import holidays  # here, not at the top: most cold starts never need a calendar
+
     national = holidays.country_holidays("VN", years=list(years))
     return frozenset(national.keys()), frozenset(national.weekend_workdays)
 

@@ -26,6 +26,9 @@ PARTITION = "aws"
 STREAM_LABEL = "2026-01-01T00:00:00.000"
 
 Decision = Literal["Allow", "ExplicitDeny", "ImplicitDeny"]
+FUNCTION_IDS = frozenset(cfn.function_id(f) for f in cfn.functions())
+# Services whose resources every policy must name: a wildcard resource on their actions fails the checks.
+DATA_SERVICES = frozenset({"dynamodb", "events", "sqs"})
 
 
 class UnsupportedError(Exception):
@@ -86,6 +89,8 @@ class Resolver:
     def ref(self, logical_id: str) -> str:
         if logical_id in self._pseudo:
             return self._pseudo[logical_id]
+        if logical_id in FUNCTION_IDS:  # Chalice's functions: CloudFormation names them, `{stack}-{id}-{suffix}`
+            return f"dvc-{logical_id}-STANDIN"
         kind, props = self._resource(logical_id)
         if kind == "AWS::DynamoDB::Table":
             return self.resolve(props["TableName"])
@@ -121,6 +126,8 @@ class Resolver:
                 return self.resolve(props["Name"])
         elif kind == "AWS::S3::Bucket" and attribute == "Arn":
             return f"{prefix}:s3:::{self.resolve(props['BucketName'])}"
+        elif kind == "AWS::Logs::LogGroup" and attribute == "Arn":  # the group's streams included: it ends in ":*"
+            return f"{prefix}:logs:{self.region}:{self.account}:log-group:{self.resolve(props['LogGroupName'])}:*"
         raise UnsupportedError(f"{attribute} of {logical_id} ({kind})")
 
 
@@ -257,3 +264,32 @@ class LocalNames:
         elif service == "ssm":
             resource = "parameter" + self.name(resource.removeprefix("parameter"))
         return f"arn:{partition}:{service}:{self._region}:{self._account}:{resource}"
+
+
+# --- wildcards --------------------------------------------------------------------------------------------------
+
+
+def _is_wildcard(resource: Any) -> bool:
+    """`*`, or an ARN pattern with a wildcard that is not inside one named resource of the template (a table's
+    `${Table.Arn}/stream/*` is that table's streams; `arn:aws:sqs:*:*:*` is every queue)."""
+    if isinstance(resource, str):
+        return "*" in resource
+    if isinstance(resource, dict) and set(resource) <= {"Fn::GetAtt", "Ref"}:
+        return False
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        text = resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"][0]
+        return "*" in text and re.match(r"\$\{[A-Za-z0-9]+\.Arn\}/", str(text)) is None
+    return True  # anything else cannot be shown to name a resource
+
+
+def wildcard_grants(statements: Iterable[dict[str, Any]]) -> list[str]:
+    """Allow statements granting an action of DynamoDB, EventBridge or SQS on a wildcard resource."""
+    found = []
+    for statement in statements:
+        actions = [str(a) for a in _strings(statement.get("Action", []))]
+        data = [a for a in actions if a == "*" or a.split(":")[0].lower() in DATA_SERVICES]
+        if statement.get("Effect") != "Allow" or not data:
+            continue
+        found += [f"{statement.get('Sid', '')}: {data} on {r}" for r in _strings(statement.get("Resource", []))
+                  if _is_wildcard(r)]
+    return found

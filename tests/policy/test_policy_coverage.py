@@ -6,7 +6,6 @@ while the suite ran against the local stack, for every deployed stage of `.chali
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import pytest
@@ -20,9 +19,9 @@ from chalicelib.topology import (
     SCHEDULES,
 )
 from infra import cloudformation as cfn
-from infra.local.processes import ROOT
 from infra.local.stack import STAGE as LOCAL_STAGE
-from tests.policy.iam import LocalNames, Resolver, function_policies
+from infra.package import deployed_stages
+from tests.policy.iam import LocalNames, Resolver, function_policies, role_documents, wildcard_grants
 from tests.policy.recorder import CallRecorder, Permission
 
 pytestmark = pytest.mark.policy_coverage
@@ -52,11 +51,6 @@ MUST_NEED = {
 }
 
 
-def deployed_stages() -> list[str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    return sorted(stage for stage in config["stages"] if stage != LOCAL_STAGE)
-
-
 def test_every_call_a_function_made_is_allowed_by_its_policy(aws_calls: CallRecorder) -> None:
     assert not aws_calls.errors, aws_calls.errors
     seen = aws_calls.functions_seen()
@@ -77,6 +71,9 @@ def test_every_call_a_function_made_is_allowed_by_its_policy(aws_calls: CallReco
         template = cfn.render(stage)
         policies = function_policies(template, Resolver(template))
         names = LocalNames(LOCAL_STAGE, stage)
+        for function, role in cfn.function_roles().items():  # each function's own policy, no wildcard on data
+            wildcards = [w for d in role_documents(template, role) for w in wildcard_grants(d["Statement"])]
+            denied += [f"[{stage}] {function}: wildcard grant {w}" for w in wildcards]
         for (function, permission), operation in sorted(needed.items(), key=str):
             resource = names.arn(permission.resource)
             policy = policies.get(function)

@@ -10,13 +10,15 @@ import pytest
 
 from chalicelib import topology
 from chalicelib.handlers.gateway_errors import GATEWAY_RESPONSES
+from infra import access, identity
 from infra import cloudformation as cfn
-from infra import identity
 from infra.local.processes import ROOT
+from tests.policy.iam import wildcard_grants
 
 STAGE = "dev"
-CHALICE_IDS = {"Relay", "Counters", "DeadlineWatch", "ReconcilePayments", "Postal", "APIHandler", "DefaultRole", "RestAPI",
-               "Notifications", "RebuildCounters"}
+CHALICE_IDS = {"Relay", "Counters", "DeadlineWatch", "ReconcilePayments", "Postal", "APIHandler", "RestAPI",
+               "Notifications", "RebuildCounters", "RelayRole", "CountersRole", "DeadlineWatchRole",
+               "ReconcilePaymentsRole", "PostalRole", "ApiHandlerRole", "NotificationsRole", "RebuildCountersRole"}
 # What `chalice package` names the functions (read from chalice/package.py: `to_cfn_resource_name` of the
 # function's name, and the API handler renamed to `APIHandler`).
 CHALICE_FUNCTION_IDS = {"api": "APIHandler", "relay": "Relay", "counters": "Counters", "deadline_watch": "DeadlineWatch",
@@ -79,7 +81,8 @@ def test_every_queue_and_dlq_with_redrive_and_visibility(template: dict[str, Any
         q["Properties"]["QueueName"]: (k, q["Properties"]) for k, q in _of_type(template, "AWS::SQS::Queue").items()
     }
     assert set(queues) == {n for s in topology.QUEUES for n in (s.physical(STAGE), s.dlq_physical(STAGE))}
-    consumed = {m.queue for m in topology.QUEUE_MAPPINGS}
+    limits = cfn.function_limits(STAGE)
+    consumer_timeout = {m.queue: limits[m.function].timeout_s for m in topology.QUEUE_MAPPINGS}
     for spec in topology.QUEUES:
         _, props = queues[spec.physical(STAGE)]
         dlq_id, dlq_props = queues[spec.dlq_physical(STAGE)]
@@ -89,14 +92,33 @@ def test_every_queue_and_dlq_with_redrive_and_visibility(template: dict[str, Any
         }
         assert dlq_props["MessageRetentionPeriod"] == spec.dlq_retention_s
         assert props["SqsManagedSseEnabled"] is True and dlq_props["SqsManagedSseEnabled"] is True
-        expected = max(spec.visibility_timeout_s, 6 * 30) if spec in consumed else spec.visibility_timeout_s
+        expected = max(spec.visibility_timeout_s, 6 * consumer_timeout.get(spec, 0))
         assert props["VisibilityTimeout"] == expected
 
 
-def test_visibility_follows_the_function_timeout() -> None:
-    queue = topology.QUEUE_MAPPINGS[0].queue
-    queues = _of_type(cfn.render(STAGE, function_timeout_s=120), "AWS::SQS::Queue")
-    assert queues[cfn.queue_id(queue)]["Properties"]["VisibilityTimeout"] == 720
+def test_visibility_follows_the_consuming_function_timeout_in_the_stage_config() -> None:
+    mapping = topology.QUEUE_MAPPINGS[0]
+    config = {"lambda_timeout": 20, "stages": {STAGE: {"lambda_functions": {mapping.function: {"lambda_timeout": 120}}}}}
+    limits = cfn.function_limits(STAGE, config)
+    assert limits[mapping.function].timeout_s == 120 and limits[cfn.API_FUNCTION].timeout_s == 20
+    queues = _of_type(cfn.render(STAGE, limits=limits), "AWS::SQS::Queue")
+    assert queues[cfn.queue_id(mapping.queue)]["Properties"]["VisibilityTimeout"] == 720
+    other = next(m.queue for m in topology.QUEUE_MAPPINGS if m.function != mapping.function)
+    assert queues[cfn.queue_id(other)]["Properties"]["VisibilityTimeout"] == max(other.visibility_timeout_s, 120)
+
+
+def test_every_function_has_limits_with_reasons_in_every_deployed_stage() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    for function in cfn.functions():
+        assert config["lambda_functions"][cfn.chalice_name(function)]["why"]  # the timeout, the same in every stage
+    for stage in (s for s in config["stages"] if s != "local"):
+        entries = config["stages"][stage]["lambda_functions"]
+        assert set(entries) == {cfn.chalice_name(f) for f in cfn.functions()}
+        assert all(entry["why"] and entry["reserved_concurrency"] >= 1 for entry in entries.values())
+        limits = cfn.function_limits(stage)
+        assert limits[cfn.API_FUNCTION].timeout_s <= 29  # API Gateway's integration timeout
+        # An account has 1,000 concurrent executions by default and keeps 100 unreserved: dev and prod fit in one.
+        assert sum(limit.reserved_concurrency or 0 for limit in limits.values()) <= 450
 
 
 def test_every_bucket_is_private_versioned_encrypted_and_kept(template: dict[str, Any]) -> None:
@@ -133,12 +155,18 @@ def test_bus_archive_rules_and_queue_policies(template: dict[str, Any]) -> None:
         assert props["EventBusName"] == {"Ref": bus_id}
         target_arn = {"Fn::GetAtt": [cfn.queue_id(spec.queue), "Arn"]}
         assert [t["Arn"] for t in props["Targets"]] == [target_arn]
+        undelivered = {"Fn::GetAtt": [cfn.queue_id(topology.UNDELIVERED_EVENTS), "Arn"]}
+        assert [t["DeadLetterConfig"] for t in props["Targets"]] == [{"Arn": undelivered}]
+        undelivered_ref = {"Ref": cfn.queue_id(topology.UNDELIVERED_EVENTS)}
+        (dead_letters,) = [s for p in policies if p["Properties"]["Queues"] == [undelivered_ref]
+                           for s in p["Properties"]["PolicyDocument"]["Statement"]]
+        assert {"Fn::GetAtt": [rule_id, "Arn"]} in dead_letters["Condition"]["ArnEquals"]["aws:SourceArn"]
         allowing = [
             s
             for p in policies
             if {"Ref": cfn.queue_id(spec.queue)} in p["Properties"]["Queues"]
             for s in p["Properties"]["PolicyDocument"]["Statement"]
-            if s["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+            if s["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]} and s["Resource"] == target_arn
         ]
         assert len(allowing) == 1
         assert allowing[0]["Principal"] == {"Service": "events.amazonaws.com"}
@@ -177,6 +205,8 @@ def test_queue_mappings(template: dict[str, Any]) -> None:
         assert props["BatchSize"] == spec.batch_size
         assert props["MaximumBatchingWindowInSeconds"] == spec.batching_window_s
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        reserved = cfn.function_limits(STAGE)[spec.function].reserved_concurrency
+        assert props["ScalingConfig"] == {"MaximumConcurrency": max(2, reserved or 0)}
         if spec.batch_size > 10:
             assert spec.batching_window_s >= 1  # SQS mappings above 10 messages need a batching window
 
@@ -187,41 +217,76 @@ def test_mappings_wait_for_the_policy(template: dict[str, Any]) -> None:
         assert policies & set(mapping["DependsOn"])
 
 
-def test_policy_is_attached_to_the_chalice_role_and_covers_the_resources(template: dict[str, Any]) -> None:
-    (policy,) = _of_type(template, "AWS::IAM::ManagedPolicy").values()
-    assert policy["Properties"]["Roles"] == [{"Ref": "DefaultRole"}]
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+def _policies(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Function → the statements of the one managed policy attached to its own role."""
+    found = {}
+    for function in cfn.functions():
+        (policy,) = [p for p in _of_type(template, "AWS::IAM::ManagedPolicy").values()
+                     if p["Properties"]["Roles"] == [{"Ref": cfn.role_id(function)}]]
+        found[function] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
 
-    def allowed(action: str) -> list[Any]:
-        return [r for s in statements if action in s["Action"] for r in s["Resource"]]
 
-    # One exception, and only for one action: SNS authorises an SMS to a phone number on "*" (a number is no resource).
-    assert all(s["Effect"] == "Allow" and ("*" not in s["Resource"] or s["Action"] == ["sns:Publish"]) for s in statements)
-    for spec in topology.TABLES:
-        assert {"Fn::GetAtt": [cfn.table_id(spec), "Arn"]} in allowed("dynamodb:PutItem")
-        if spec.stream_view:
-            assert {"Fn::GetAtt": [cfn.table_id(spec), "StreamArn"]} in allowed("dynamodb:GetRecords")
-    assert "dynamodb:Scan" not in {a for s in statements for a in s["Action"]}
-    assert allowed("events:PutEvents") == [{"Fn::GetAtt": [cfn.BUS_ID, "Arn"]}]
-    for mapping in topology.QUEUE_MAPPINGS:
-        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
-            assert {"Fn::GetAtt": [cfn.queue_id(mapping.queue), "Arn"]} in allowed(action)
-    assert allowed("sqs:SendMessage") == [
-        {"Fn::GetAtt": [cfn.queue_id(q), "Arn"]}
-        for q in [m.on_failure for m in topology.STREAM_MAPPINGS] + [s.on_failure for s in topology.SCHEDULES]
-        + list(topology.HANDLED_FAILURE_QUEUES)
-    ]
-    assert allowed("ssm:GetParameter") == [
+def _allowed(statements: list[dict[str, Any]], action: str) -> list[Any]:
+    return [r for s in statements if action in s["Action"] for r in s["Resource"]]
+
+
+def _tables(*specs: topology.TableSpec) -> list[Any]:
+    return [{"Fn::GetAtt": [cfn.table_id(t), "Arn"]} for t in specs]
+
+
+def test_each_function_has_its_own_policy_naming_only_what_its_row_names(template: dict[str, Any]) -> None:
+    policies = _policies(template)
+    assert len(set(cfn.function_roles().values())) == len(cfn.functions())  # no role shared
+    for function, statements in policies.items():
+        row = access.BY_FUNCTION[function]
+        assert all(s["Effect"] == "Allow" for s in statements)
+        assert sorted(map(str, _allowed(statements, "dynamodb:GetItem"))) == sorted(map(str, _tables(*row.reads, *row.writes)))
+        assert _allowed(statements, "dynamodb:PutItem") == _tables(*row.writes)
+        assert _allowed(statements, "dynamodb:Query")[len({t.logical for t in row.reads + row.writes}):] == [
+            {"Fn::Sub": f"${{{cfn.table_id(access.table_of(i))}.Arn}}/index/{i.name}"} for i in row.queries
+        ]
+        assert _allowed(statements, "events:PutEvents") == ([{"Fn::GetAtt": [cfn.BUS_ID, "Arn"]}] if row.publishes else [])
+        assert _allowed(statements, "sns:Publish") == (["*"] if row.sms else [])
+        assert _allowed(statements, "logs:PutLogEvents") == [{"Fn::GetAtt": [cfn.log_group_id(function), "Arn"]}]
+        consumed = [{"Fn::GetAtt": [cfn.queue_id(m.queue), "Arn"]} for m in topology.QUEUE_MAPPINGS if m.function == function]
+        assert _allowed(statements, "sqs:ReceiveMessage") == consumed
+        streams = [{"Fn::GetAtt": [cfn.table_id(m.table), "StreamArn"]}
+                   for m in topology.STREAM_MAPPINGS if m.function == function]
+        assert _allowed(statements, "dynamodb:GetRecords") == streams
+        destinations = [m.on_failure for m in topology.STREAM_MAPPINGS if m.function == function]
+        destinations += [s.on_failure for s in topology.SCHEDULES if s.function == function] + list(row.sends)
+        assert _allowed(statements, "sqs:SendMessage") == [{"Fn::GetAtt": [cfn.queue_id(q), "Arn"]} for q in destinations]
+        assert _allowed(statements, "secretsmanager:GetSecretValue") == [cfn.secret_arn(s, STAGE) for s in row.secrets]
+        assert "dynamodb:Scan" not in {a for s in statements for a in s["Action"]}
+        assert not {a for s in statements for a in s["Action"] if a.startswith(("kms:", "s3:Delete", "iam:"))}
+
+
+def test_least_privilege_in_facts_that_do_not_come_from_the_rows(template: dict[str, Any]) -> None:
+    policies = _policies(template)
+    assert [f for f, s in policies.items() if _allowed(s, "events:PutEvents")] == [topology.RELAY_MAPPING.function]
+    assert [f for f, s in policies.items() if _allowed(s, "sns:Publish")] == [topology.NOTIFICATIONS_MAPPING.function]
+    assert [f for f, s in policies.items() if _allowed(s, "ssm:GetParameter")] == [cfn.API_FUNCTION]
+    assert [f for f, s in policies.items() if _allowed(s, "s3:PutObject")] == [cfn.API_FUNCTION]
+    assert _allowed(policies[topology.RELAY_MAPPING.function], "dynamodb:PutItem") == []
+    assert _allowed(policies[topology.COUNTERS_MAPPING.function], "dynamodb:GetItem") == _tables(topology.COUNTERS)
+    api = policies[cfn.API_FUNCTION]
+    assert _allowed(api, "ssm:GetParameter") == [
         {"Fn::Sub": f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/dvc/{STAGE}/jwt-public-key"}
     ]
-    assert {a for s in statements for a in s["Action"] if a.split(":")[0] in {"ssm", "kms"}} == {"ssm:GetParameter"}
     objects = [{"Fn::Sub": f"${{{cfn.bucket_id(b)}.Arn}}/*"} for b in topology.BUCKETS]
-    assert allowed("s3:PutObject") == objects
-    assert allowed("s3:GetObject") == objects  # HeadObject is authorised by s3:GetObject
+    assert _allowed(api, "s3:PutObject") == objects
+    assert _allowed(api, "s3:GetObject") == objects  # HeadObject is authorised by s3:GetObject
     # ListBucket on the bucket itself, so HeadObject of a missing key is a 404 rather than a 403
-    assert allowed("s3:ListBucket") == [{"Fn::GetAtt": [cfn.bucket_id(b), "Arn"]} for b in topology.BUCKETS]
-    s3_actions = {a for s in statements for a in s["Action"] if a.startswith("s3:")}
-    assert s3_actions == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}  # no deletes: documents are records
+    assert _allowed(api, "s3:ListBucket") == [{"Fn::GetAtt": [cfn.bucket_id(b), "Arn"]} for b in topology.BUCKETS]
+
+
+def test_no_policy_grants_a_wildcard_resource_on_data_services(template: dict[str, Any]) -> None:
+    for function, statements in _policies(template).items():
+        assert not wildcard_grants(statements), function
+    assert wildcard_grants([{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": ["*"]}])
+    assert wildcard_grants([{"Effect": "Allow", "Action": "dynamodb:*", "Resource": {"Fn::Sub": "${T.Arn}/index/*"}}]) == []
+    assert wildcard_grants([{"Effect": "Allow", "Action": "events:*", "Resource": "arn:aws:events:*:*:event-bus/*"}])
 
 
 def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
@@ -260,7 +325,10 @@ def test_outputs_name_the_tables_bus_and_queues(template: dict[str, Any]) -> Non
 
 
 def test_every_reference_resolves(template: dict[str, Any]) -> None:
-    known = set(template["Resources"]) | set(template.get("Parameters", {})) | CHALICE_IDS
+    # SAM names the rule of a function's Schedule event `{function}{event}` (the packaged template's test and
+    # cfn-lint, which transforms SAM, check these exist).
+    sam_rules = {"DeadlineWatchDeadlineWatchEvent", "ReconcilePaymentsReconcilePaymentsEvent"}
+    known = set(template["Resources"]) | set(template.get("Parameters", {})) | CHALICE_IDS | sam_rules
     conditions = set(template.get("Conditions", {}))
     referenced: set[str] = set()
     for key, value in _walk(template):
@@ -280,10 +348,37 @@ def test_every_reference_resolves(template: dict[str, Any]) -> None:
 
 
 def test_no_logical_id_replaces_a_chalice_resource(template: dict[str, Any]) -> None:
-    """Chalice's resources are only extended, never redefined: the extensions have no Type, only their property."""
-    assert set(template["Resources"]) & (CHALICE_IDS | {"APIHandlerInvokePermission"}) == {"RestAPI", "APIHandler"}
-    assert template["Resources"]["RestAPI"] == {"Properties": {"GatewayResponses": cfn.gateway_responses()}}
+    """Chalice's resources are only extended, never redefined: the extensions have no Type, only properties."""
+    schedules = {"DeadlineWatch", "ReconcilePayments"}
+    assert set(template["Resources"]) & (CHALICE_IDS | {"APIHandlerInvokePermission"}) == {"RestAPI", "APIHandler"} | schedules
     assert template["Resources"]["APIHandler"] == {"Properties": {"Environment": {"Variables": identity.api_environment()}}}
+    api = template["Resources"]["RestAPI"]
+    assert set(api) == {"Properties", "DependsOn"} and "Type" not in api
+    assert set(api["Properties"]) == {"GatewayResponses", "TracingEnabled", "MethodSettings", "AccessLogSetting"}
+    assert api["Properties"]["GatewayResponses"] == cfn.gateway_responses()
+    for spec in topology.SCHEDULES:  # only the dead-letter queue of the schedule's rule target
+        events = template["Resources"][CHALICE_FUNCTION_IDS[spec.function]]
+        assert events == {"Properties": {"Events": {cfn.schedule_event_id(spec): {"Properties": {
+            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [cfn.queue_id(topology.UNDELIVERED_EVENTS), "Arn"]}}}}}}}
+
+
+def test_the_api_stage_is_traced_throttled_below_its_capacity_and_logged(template: dict[str, Any]) -> None:
+    props = template["Resources"]["RestAPI"]["Properties"]
+    assert props["TracingEnabled"] is True
+    reserved = cfn.function_limits(STAGE)[cfn.API_FUNCTION].reserved_concurrency
+    assert reserved is not None
+    (settings,) = props["MethodSettings"]
+    assert settings["ResourcePath"] == "/*" and settings["HttpMethod"] == "*"
+    assert settings["ThrottlingRateLimit"] == 5 * reserved and settings["ThrottlingBurstLimit"] == 10 * reserved
+    log = props["AccessLogSetting"]
+    group = template["Resources"][log["DestinationArn"]["Fn::GetAtt"][0]]
+    assert group["Type"] == "AWS::Logs::LogGroup" and group["Properties"]["RetentionInDays"] == cfn.LOG_RETENTION_DAYS
+    line = json.loads(log["Format"])  # one JSON object a request
+    assert line["requestId"] == "$context.requestId"
+    assert not {"$context.identity.sourceIp", "$context.path", "$context.identity.userAgent"} & set(line.values())
+    assert template["Resources"]["RestAPI"]["DependsOn"] == ["ApiGatewayAccount"]
+    account = template["Resources"]["ApiGatewayAccount"]
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
 
 
 def test_gateway_responses_give_api_gateway_errors_the_documented_shape(template: dict[str, Any]) -> None:
@@ -311,7 +406,9 @@ def test_the_app_has_exactly_the_functions_the_template_knows() -> None:
     assert {f.name for f in app.pure_lambda_functions} | scheduled | {cfn.API_FUNCTION} == set(cfn.functions())
     assert {f: cfn.function_id(f) for f in cfn.functions()} == CHALICE_FUNCTION_IDS
     assert set(CHALICE_FUNCTION_IDS.values()) <= cfn.CHALICE_LOGICAL_IDS
-    assert cfn.function_roles() == {f: "DefaultRole" for f in CHALICE_FUNCTION_IDS}
+    assert cfn.function_roles() == {f: f"{i if f != cfn.API_FUNCTION else 'ApiHandler'}Role"
+                                    for f, i in CHALICE_FUNCTION_IDS.items()}
+    assert {row.function for row in access.ACCESS} == set(cfn.functions())
 
 
 def test_every_schedule_sends_its_failed_runs_to_a_queue(template: dict[str, Any]) -> None:
@@ -335,7 +432,7 @@ def test_every_schedule_sends_its_failed_runs_to_a_queue(template: dict[str, Any
 
 
 def test_every_function_has_a_log_group_with_a_retention(template: dict[str, Any]) -> None:
-    groups = _of_type(template, "AWS::Logs::LogGroup")
+    groups = {k: g for k, g in _of_type(template, "AWS::Logs::LogGroup").items() if k != "ApiAccessLogGroup"}
     assert {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups.values()} == {
         f"/aws/lambda/${{{logical_id}}}" for logical_id in CHALICE_FUNCTION_IDS.values()
     }
