@@ -1,0 +1,191 @@
+"""Every entry point's telemetry: the correlation id on every log line, masked lines, traces, emitted metrics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from chalice.app import CloudWatchEvent, LambdaFunctionEvent, Request
+
+from chalicelib import metric_names
+from chalicelib.handlers import telemetry
+from chalicelib.handlers.telemetry import client_correlation_id, correlation, emit, logger, observe, tracing_on
+from chalicelib.redaction import PHONE_MASK
+
+
+def _request(headers: dict[str, str], request_id: str | None = "gw-req-1") -> Request:
+    context: dict[str, Any] = {"httpMethod": "GET", "resourcePath": "/v1/dossiers"}
+    if request_id:
+        context["requestId"] = request_id
+    return Request({"multiValueQueryStringParameters": None, "headers": headers, "pathParameters": None,
+                    "requestContext": context, "body": None, "isBase64Encoded": False, "stageVariables": None})
+
+
+def _sqs(*bodies: str) -> LambdaFunctionEvent:
+    records = [{"messageId": f"m{i}", "body": body} for i, body in enumerate(bodies)]
+    return LambdaFunctionEvent({"Records": records}, None)
+
+
+def _bus_body(event_id: str) -> str:
+    return json.dumps({"id": "bus-1", "detail-type": "DossierSubmitted", "detail": {"event_id": event_id}})
+
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("mobile-7f3a9c", True),
+    ("0b9c7d1e-5a2f-4c3b-9d8e-1f2a3b4c5d6e", True),
+    ("app:ios/2.3.1+build=77", True),
+    ("", False),
+    ("has space", False),
+    ("x" * 129, False),  # bounded
+    ("id\nforged-log-line", False),  # no line breaks or controls
+    ("0912345678", False),  # a phone number sent as an id would be logged as it is: refused
+    ("hoa@example.vn", False),
+    ("Nguyễn", False),  # ASCII only
+])
+def test_a_client_correlation_id_is_used_only_if_it_is_safe_to_log(sent: str, kept: bool) -> None:
+    assert client_correlation_id(sent) == (sent if kept else None)
+    cid, extra = correlation(_request({"X-Correlation-Id": sent}))
+    assert (cid, extra) == ((sent, {"api_request_id": "gw-req-1"}) if kept else ("gw-req-1", {}))
+
+
+def test_http_falls_back_to_api_gateways_request_id_then_to_a_fresh_one() -> None:
+    assert correlation(_request({})) == ("gw-req-1", {})
+    assert correlation(_request({"x-request-id": "from-proxy-1"}))[0] == "from-proxy-1"
+    fresh, _ = correlation(_request({}, request_id=None))
+    assert len(fresh) == 36 and fresh != correlation(_request({}, request_id=None))[0]
+
+
+def test_a_batch_of_one_event_takes_the_domain_events_id_as_every_function_sees_it() -> None:
+    stream = LambdaFunctionEvent({"Records": [{"eventID": "shard-1", "dynamodb": {"NewImage": {
+        "kind": {"S": "outbox"}, "event_id": {"S": "ev-42"}}}}]}, None)
+    assert correlation(stream, "inv-1") == ("ev-42", {})  # the relay
+    assert correlation(_sqs(_bus_body("ev-42")), "inv-2") == ("ev-42", {})  # and a consumer of the same event
+
+
+def test_a_larger_batch_takes_the_invocations_id_and_lists_its_events() -> None:
+    cid, extra = correlation(_sqs(_bus_body("ev-1"), "not json", _bus_body("ev-3")), "inv-9")
+    assert cid == "inv-9"
+    assert extra == {"event_ids": ["ev-1", "m1", "ev-3"], "records": 3}  # an unreadable message by its id
+
+
+def test_a_schedule_takes_its_eventbridge_event_id() -> None:
+    event = CloudWatchEvent({"version": "0", "account": "111122223333", "region": "ap-southeast-1", "detail": {},
+                             "detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-26T00:00:00Z",
+                             "id": "cw-77", "resources": []}, None)
+    assert correlation(event) == ("cw-77", {})
+
+
+def _lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def test_every_line_of_an_invocation_carries_its_id_and_no_personal_data(capsys: pytest.CaptureFixture[str]) -> None:
+    def handler(event: Any) -> str:
+        logger.info("gửi SMS tới 0912 345 678", extra={"dossier": "H46.C19900-251126-0001"})
+        return "ok"
+
+    capsys.readouterr()
+    assert observe(_sqs(_bus_body("ev-1"), _bus_body("ev-2")), handler, None) == "ok"
+    first, line = _lines(capsys)
+    assert first["message"] == "invoked" and first["event_ids"] == ["ev-1", "ev-2"]
+    assert line["message"] == f"gửi SMS tới {PHONE_MASK}" and line["dossier"] == "H46.C19900-251126-0001"
+    assert first["correlation_id"] == line["correlation_id"] and len(line["correlation_id"]) == 36
+    logger.info("after")
+    assert "correlation_id" not in _lines(capsys)[0]  # the keys end with the invocation
+
+
+def test_the_keys_end_even_when_the_handler_raises(capsys: pytest.CaptureFixture[str]) -> None:
+    def handler(event: Any) -> str:
+        raise RuntimeError("DynamoDB said no")
+
+    with pytest.raises(RuntimeError):
+        observe(_sqs(_bus_body("ev-5")), handler, None)
+    logger.info("after")
+    assert "correlation_id" not in _lines(capsys)[-1]
+
+
+@dataclass
+class FakeSubsegment:
+    name: str
+    annotations: dict[str, Any] = field(default_factory=dict)
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        self.annotations[key] = value
+
+
+@dataclass
+class FakeRecorder:
+    """Stands in for the X-Ray recorder: the subsegments opened, with their annotations."""
+
+    opened: list[FakeSubsegment] = field(default_factory=list)
+
+    @contextmanager
+    def in_subsegment(self, name: str) -> Iterator[FakeSubsegment]:
+        segment = FakeSubsegment(name)
+        self.opened.append(segment)
+        yield segment
+
+
+def test_a_traced_invocation_is_one_subsegment_annotated_with_its_correlation_id() -> None:
+    recorder = FakeRecorder()
+    assert observe(_sqs(_bus_body("ev-8")), lambda event: 7, recorder) == 7
+    (segment,) = recorder.opened
+    assert segment.annotations["CorrelationId"] == "ev-8" and isinstance(segment.annotations["ColdStart"], bool)
+
+
+@pytest.mark.parametrize(("env", "on"), [
+    ({}, False),  # not in Lambda: no daemon to send to
+    ({"LAMBDA_TASK_ROOT": "/var/task"}, True),
+    ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"}, False),
+    ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"}, True),
+    ({"LAMBDA_TASK_ROOT": "/var/task", "AWS_CHALICE_CLI_MODE": "true"}, False),  # chalice local
+    ({"LAMBDA_TASK_ROOT": "/var/task", "AWS_SAM_LOCAL": "true"}, False),
+])
+def test_tracing_is_on_only_in_lambda(env: dict[str, str], on: bool) -> None:
+    assert tracing_on(env) is on
+
+
+def test_tests_never_load_the_xray_sdk() -> None:
+    assert telemetry.tracer() is None
+
+
+def _emitted(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [line for line in _lines(capsys) if "_aws" in line]
+
+
+def test_emit_sends_the_metric_with_its_namespace_stage_and_dimensions(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    capsys.readouterr()
+    emit(metric_names.PAYMENTS_PENDING_TOO_LONG, 3)
+    emit(metric_names.COMPLIANCE[metric_names.Headline.DOSSIERS_FILED], 2, tier="commune")
+    pending, filed = _emitted(capsys)
+    (pending_meta,) = pending["_aws"]["CloudWatchMetrics"]
+    assert pending_meta["Namespace"] == metric_names.OPERATIONS_NAMESPACE
+    assert pending_meta["Dimensions"] == [["stage"]] and pending["stage"] == "local"
+    assert pending["PaymentsPendingTooLong"] == [3.0]
+    assert filed["_aws"]["CloudWatchMetrics"][0]["Namespace"] == metric_names.COMPLIANCE_NAMESPACE
+    assert sorted(filed["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["stage", "tier"]
+
+
+def test_emit_refuses_dimensions_the_metric_does_not_declare(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="tier"):
+        emit(metric_names.COMPLIANCE[metric_names.Headline.DOSSIERS_FILED], 1)  # the dashboard reads it by tier
+    with pytest.raises(ValueError, match="agency"):
+        emit(metric_names.EVENTS_RELAYED, 1, agency="H46")
+
+
+def test_metrics_are_off_in_test_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    emit(metric_names.EVENTS_RELAYED, 5)
+    assert _emitted(capsys) == []
+
+
+def test_every_compliance_figure_has_a_metric_and_no_name_is_emitted_twice() -> None:
+    assert set(metric_names.COMPLIANCE) == set(metric_names.Headline)
+    names = [(m.namespace, m.name) for m in metric_names.EMITTED]
+    assert len(names) == len(set(names))
