@@ -6,6 +6,7 @@
   the client sent a well-formed one (else API Gateway's request id); for a stream or queue batch, the domain
   event's id when the batch holds one event (the same id follows the event from the relay to every consumer), else
   the invocation's own id, with the batch's event ids on its first line; for a schedule, the EventBridge event id.
+  Every HTTP answer carries it as `X-Correlation-Id`, so a caller can quote it.
 - X-Ray: where tracing is on (on Lambda, unless `POWERTOOLS_TRACE_DISABLED`), boto3 and botocore are patched once
   per container, on the first invocation (never at import: a local run or a test never loads the X-Ray SDK), and each
   invocation is a subsegment annotated with its correlation id. Responses and errors are not captured: they may
@@ -31,7 +32,7 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.logging.types import LogRecord
 from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-from chalice.app import Blueprint, CloudWatchEvent, LambdaFunctionEvent, Request
+from chalice.app import Blueprint, CloudWatchEvent, LambdaFunctionEvent, Request, Response
 
 from chalicelib.bootstrap import container
 from chalicelib.metric_names import STAGE_DIMENSION, MetricSpec
@@ -64,6 +65,7 @@ bp = Blueprint(__name__)
 # --- correlation ids ---------------------------------------------------------------------------------------------
 
 CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")  # the first one sent wins
+CORRELATION_RESPONSE_HEADER = "X-Correlation-Id"  # every HTTP answer says which id its log lines carry
 # A client's id is printable ASCII with no spaces, bounded; anything else (or anything the masking would change,
 # such as a phone number sent as an id) is ignored and API Gateway's request id used instead.
 _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}")
@@ -77,14 +79,14 @@ def client_correlation_id(value: str | None) -> str | None:
     return value
 
 
-def _request_ids(request: Request) -> tuple[str, dict[str, Any]]:
+def _request_ids(request: Request, invocation_id: str | None) -> tuple[str, dict[str, Any]]:
     context = request.context or {}
     gateway_id = str(context.get("requestId") or "") or None
     for header in CORRELATION_HEADERS:
         sent = client_correlation_id(request.headers.get(header))
         if sent is not None:
             return sent, {"api_request_id": gateway_id} if gateway_id else {}
-    return gateway_id or _new_id(), {}
+    return gateway_id or invocation_id or _new_id(), {}
 
 
 def _record_event_id(record: dict[str, Any]) -> str | None:
@@ -112,7 +114,7 @@ def _batch_ids(event: dict[str, Any], invocation_id: str | None) -> tuple[str, d
 def correlation(event: Any, invocation_id: str | None = None) -> tuple[str, dict[str, Any]]:
     """The invocation's correlation id and what its first log line should add (the batch's event ids)."""
     if isinstance(event, Request):
-        return _request_ids(event)
+        return _request_ids(event, invocation_id)
     if isinstance(event, CloudWatchEvent):
         return event.event_id, {}
     if isinstance(event, LambdaFunctionEvent) and isinstance(event.event, dict):
@@ -181,13 +183,17 @@ def observe(event: Any, get_response: Callable[[Any], Any], provider: TraceProvi
         if first_line:
             logger.info("invoked", extra=first_line)
         if provider is None:
-            return get_response(event)
-        with provider.in_subsegment(f"## {keys.get('function_name', 'handler')}") as subsegment:
-            subsegment.put_annotation("ColdStart", cold)
-            subsegment.put_annotation("CorrelationId", correlation_id)
-            return get_response(event)
+            answer = get_response(event)
+        else:
+            with provider.in_subsegment(f"## {keys.get('function_name', 'handler')}") as subsegment:
+                subsegment.put_annotation("ColdStart", cold)
+                subsegment.put_annotation("CorrelationId", correlation_id)
+                answer = get_response(event)
     finally:
         logger.thread_safe_clear_keys()
+    if isinstance(answer, Response):  # the caller can quote it when something went wrong
+        answer.headers[CORRELATION_RESPONSE_HEADER] = correlation_id
+    return answer
 
 
 @bp.middleware("all")

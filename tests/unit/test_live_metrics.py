@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.bootstrap import container
 from chalicelib.domain.counting import fold, headline
 from chalicelib.domain.events import EventType
 from chalicelib.metric_names import COMPLIANCE_NAMESPACE
@@ -54,7 +55,7 @@ def test_the_consumer_emits_only_what_it_counted_now(capsys: pytest.CaptureFixtu
     (filed, online) = sorted(_emitted(capsys), key=lambda m: str(m["_aws"]["CloudWatchMetrics"][0]["Metrics"]))
     assert filed["_aws"]["CloudWatchMetrics"][0]["Namespace"] == COMPLIANCE_NAMESPACE
     assert (filed["DossiersFiled"], filed["tier"], online["DossiersFiledOnline"]) == ([3.0], "commune", [3.0])
-    assert filed["stage"] == online["stage"] == "local"  # every metric carries its stage: stages never mix
+    assert filed["stage"] == online["stage"] == container().settings.stage  # stages never mix their figures
     again = count_batch(batch, counters)  # redelivered: counted before, so nothing to show either
     assert again.applied == [] and fold([]) == {}
     emit_headline(again.applied)

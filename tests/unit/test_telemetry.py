@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 from chalice.app import CloudWatchEvent, LambdaFunctionEvent, Request
+from chalice.test import Client
 
+from app import app
 from chalicelib import metric_names
+from chalicelib.bootstrap import container
 from chalicelib.handlers import telemetry
 from chalicelib.handlers.telemetry import client_correlation_id, correlation, emit, logger, observe, tracing_on
 from chalicelib.redaction import PHONE_MASK
@@ -57,6 +60,17 @@ def test_http_falls_back_to_api_gateways_request_id_then_to_a_fresh_one() -> Non
     assert correlation(_request({"x-request-id": "from-proxy-1"}))[0] == "from-proxy-1"
     fresh, _ = correlation(_request({}, request_id=None))
     assert len(fresh) == 36 and fresh != correlation(_request({}, request_id=None))[0]
+
+
+def test_every_http_answer_says_its_correlation_id_refusals_included(capsys: pytest.CaptureFixture[str]) -> None:
+    with Client(app) as client:
+        ok = client.http.get("/v1/health", headers={"X-Correlation-Id": "mobile-7f3a9c"})
+        phone = client.http.get("/v1/health", headers={"X-Correlation-Id": "0912345678"})
+        refused = client.http.post("/v1/dossiers", body=b"{}", headers={"content-type": "application/json",
+                                                                        "Idempotency-Key": "a b"})
+    assert ok.status_code == 200 and ok.headers["X-Correlation-Id"] == "mobile-7f3a9c"
+    assert phone.headers["X-Correlation-Id"] != "0912345678" and len(phone.headers["X-Correlation-Id"]) == 36
+    assert refused.status_code == 400 and len(refused.headers["X-Correlation-Id"]) == 36
 
 
 def test_a_batch_of_one_event_takes_the_domain_events_id_as_every_function_sees_it() -> None:
@@ -166,7 +180,7 @@ def test_emit_sends_the_metric_with_its_namespace_stage_and_dimensions(
     pending, filed = _emitted(capsys)
     (pending_meta,) = pending["_aws"]["CloudWatchMetrics"]
     assert pending_meta["Namespace"] == metric_names.OPERATIONS_NAMESPACE
-    assert pending_meta["Dimensions"] == [["stage"]] and pending["stage"] == "local"
+    assert pending_meta["Dimensions"] == [["stage"]] and pending["stage"] == container().settings.stage
     assert pending["PaymentsPendingTooLong"] == [3.0]
     assert filed["_aws"]["CloudWatchMetrics"][0]["Namespace"] == metric_names.COMPLIANCE_NAMESPACE
     assert sorted(filed["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["stage", "tier"]
