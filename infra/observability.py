@@ -376,6 +376,32 @@ def _dashboard(stage: str) -> dict[str, Any]:
     }
 
 
+# --- saved log queries ------------------------------------------------------------------------------------------
+
+# CloudWatch Logs Insights queries saved in the console (Logs > Insights > Queries), over every function's log group.
+QUERIES: dict[str, str] = {
+    "by-correlation-id": "fields @timestamp, function_name, level, message, @message\n"
+                         "| filter correlation_id = \"PASTE-THE-ID\" or @message like \"PASTE-THE-ID\"\n"
+                         "| sort @timestamp asc",
+    "errors": "fields @timestamp, function_name, correlation_id, message, exception_name\n"
+              "| filter level = \"ERROR\" or level = \"CRITICAL\"\n| sort @timestamp desc\n| limit 200",
+    "slowest-invocations": "filter @type = \"REPORT\"\n"
+                           "| stats max(@duration) as slowest_ms, pct(@duration, 95) as p95_ms, count(*) as invocations"
+                           " by @log\n| sort slowest_ms desc",
+}
+
+
+def query_id(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-")) + "Query"
+
+
+def _queries(stage: str) -> dict[str, Any]:
+    groups = [_ref(cfn.log_group_id(function)) for function in cfn.functions()]
+    return {query_id(name): {"Type": "AWS::Logs::QueryDefinition",
+                             "Properties": {"Name": f"dvc-{stage}/{name}", "QueryString": text, "LogGroupNames": groups}}
+            for name, text in QUERIES.items()}
+
+
 # --- tracing permissions ------------------------------------------------------------------------------------------
 
 
@@ -412,8 +438,8 @@ def section(stage: str) -> dict[str, Any]:
             CREATE_ALARM_TOPIC: {"Fn::Equals": [_ref(ALARM_TOPIC_PARAMETER), ""]},
             HAS_ALARM_EMAIL: {"Fn::Not": [{"Fn::Equals": [_ref(ALARM_EMAIL_PARAMETER), ""]}]},
         },
-        "Resources": _topic(stage) | alarms(stage) | {DASHBOARD_ID: _dashboard(stage),
-                                                      TRACING_POLICY_ID: _tracing_policy()},
+        "Resources": _topic(stage) | alarms(stage) | _queries(stage) | {DASHBOARD_ID: _dashboard(stage),
+                                                                        TRACING_POLICY_ID: _tracing_policy()},
         "Outputs": {
             "AlarmNotificationTopic": {"Value": alarm_topic()},
             "DashboardName": {"Value": _ref(DASHBOARD_ID)},

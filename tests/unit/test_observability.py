@@ -275,3 +275,13 @@ def test_the_functions_may_send_traces() -> None:
     assert {r["Ref"] for r in policy["Roles"]} == set(cfn.function_roles().values())
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+def test_the_saved_log_queries_read_every_functions_log_group(template: dict[str, Any]) -> None:
+    queries = {k: v["Properties"] for k, v in template["Resources"].items() if v.get("Type") == "AWS::Logs::QueryDefinition"}
+    assert {q["Name"] for q in queries.values()} == {f"dvc-{STAGE}/{name}" for name in obs.QUERIES}
+    for query in queries.values():
+        groups = {g["Ref"] for g in query["LogGroupNames"]}
+        assert groups == {cfn.log_group_id(f) for f in cfn.functions()} and groups <= set(template["Resources"])
+    # the fields they filter on are the ones the logger writes
+    assert "correlation_id" in obs.QUERIES["by-correlation-id"] and "level" in obs.QUERIES["errors"]
