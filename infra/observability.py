@@ -3,7 +3,8 @@
 Everything watched is named from one place: our metrics from `chalicelib.metric_names` (what the functions emit), the
 functions, tables and queues from `chalicelib.topology` through `infra.cloudformation`'s logical ids, AWS's own
 metrics from the tables below (their documented names and dimensions). `section(stage)` gives the parameters,
-conditions, resources and outputs to merge into the template.
+conditions, resources and outputs to merge into the template. (X-Ray's permissions are Chalice's: `xray` in
+`.chalice/config.json`.)
 
 The alarms notify one SNS topic: the stack's own (`dvc-{stage}-alarms`, with an email subscription if
 `AlarmEmail` is given: AWS mails a confirmation link first), or an existing topic whose ARN is passed as
@@ -31,7 +32,6 @@ HAS_ALARM_EMAIL = "HasAlarmEmail"
 ALARM_TOPIC_ID = "AlarmTopic"
 ALARM_SUBSCRIPTION_ID = "AlarmEmailSubscription"
 DASHBOARD_ID = "OperationsDashboard"
-TRACING_POLICY_ID = "DvcTracingPolicy"
 
 # Thresholds, and why each is where it is.
 OLDEST_MESSAGE_ALARM_S = 300  # a consumer five minutes behind: reports and notices lag visibly
@@ -49,8 +49,7 @@ PERIOD_S = 300
 # AWS's own metrics this module watches, as documented: namespace → metric → its dimensions.
 LAMBDA, SQS, API_GATEWAY, DYNAMODB = "AWS/Lambda", "AWS/SQS", "AWS/ApiGateway", "AWS/DynamoDB"
 AWS_METRICS: dict[str, dict[str, tuple[str, ...]]] = {
-    LAMBDA: {"Errors": ("FunctionName",), "Throttles": ("FunctionName",), "IteratorAge": ("FunctionName",),
-             "Duration": ("FunctionName",), "Invocations": ("FunctionName",)},
+    LAMBDA: {"Errors": ("FunctionName",), "Throttles": ("FunctionName",), "IteratorAge": ("FunctionName",)},
     SQS: {"ApproximateNumberOfMessagesVisible": ("QueueName",), "ApproximateAgeOfOldestMessage": ("QueueName",)},
     API_GATEWAY: {"5XXError": ("ApiName", "Stage"), "4XXError": ("ApiName", "Stage"), "Latency": ("ApiName", "Stage"),
                   "Count": ("ApiName", "Stage")},
@@ -108,6 +107,12 @@ class Watch:
     name: str
     dimensions: tuple[tuple[str, Any], ...]
     stat: str = "Sum"
+
+    def __post_init__(self) -> None:
+        documented = AWS_METRICS.get(self.namespace)
+        names = tuple(name for name, _ in self.dimensions)
+        if documented is not None and documented.get(self.name) != names:
+            raise ValueError(f"{self.namespace} {self.name} by {names}: not a metric AWS documents")
 
     def metric(self) -> dict[str, Any]:
         return {"Namespace": self.namespace, "MetricName": self.name,
@@ -402,25 +407,6 @@ def _queries(stage: str) -> dict[str, Any]:
             for name, text in QUERIES.items()}
 
 
-# --- tracing permissions ------------------------------------------------------------------------------------------
-
-
-def _tracing_policy() -> dict[str, Any]:
-    # `xray: true` in .chalice/config.json turns active tracing on; Chalice adds these actions only to the policy it
-    # generates itself (`autogen_policy`), so they are granted here too, to whatever roles the functions run as.
-    # X-Ray has no resource-level permissions for them: "*" is the only resource.
-    return {
-        "Type": "AWS::IAM::ManagedPolicy",
-        "Properties": {
-            "Description": "Lets the DVC functions send their traces to X-Ray.",
-            "Roles": [_ref(role) for role in sorted(set(cfn.function_roles().values()))],
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Sid": "Traces", "Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                "Resource": "*"}]},
-        },
-    }
-
-
 def section(stage: str) -> dict[str, Any]:
     """What this module adds to the template: parameters, conditions, resources and outputs."""
     return {
@@ -438,8 +424,7 @@ def section(stage: str) -> dict[str, Any]:
             CREATE_ALARM_TOPIC: {"Fn::Equals": [_ref(ALARM_TOPIC_PARAMETER), ""]},
             HAS_ALARM_EMAIL: {"Fn::Not": [{"Fn::Equals": [_ref(ALARM_EMAIL_PARAMETER), ""]}]},
         },
-        "Resources": _topic(stage) | alarms(stage) | _queries(stage) | {DASHBOARD_ID: _dashboard(stage),
-                                                                        TRACING_POLICY_ID: _tracing_policy()},
+        "Resources": _topic(stage) | alarms(stage) | _queries(stage) | {DASHBOARD_ID: _dashboard(stage)},
         "Outputs": {
             "AlarmNotificationTopic": {"Value": alarm_topic()},
             "DashboardName": {"Value": _ref(DASHBOARD_ID)},

@@ -186,7 +186,7 @@ def test_mappings_wait_for_the_policy(template: dict[str, Any]) -> None:
 
 
 def test_policy_is_attached_to_the_chalice_role_and_covers_the_resources(template: dict[str, Any]) -> None:
-    policy = template["Resources"][cfn.POLICY_ID]  # (X-Ray's own policy is beside it: test_observability.py)
+    (policy,) = _of_type(template, "AWS::IAM::ManagedPolicy").values()
     assert policy["Properties"]["Roles"] == [{"Ref": "DefaultRole"}]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
 
