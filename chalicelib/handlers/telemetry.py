@@ -108,7 +108,8 @@ def _batch_ids(event: dict[str, Any], invocation_id: str | None) -> tuple[str, d
     ids = [i for i in (_record_event_id(r) for r in event.get("Records") or [] if isinstance(r, dict)) if i]
     if len(ids) == 1:
         return ids[0], {}
-    return invocation_id or _new_id(), {"event_ids": ids[:MAX_LOGGED_EVENT_IDS], "records": len(ids)}
+    listed = {"event_ids": ids[:MAX_LOGGED_EVENT_IDS], "records": len(ids)} if ids else {}
+    return invocation_id or _new_id(), listed
 
 
 def correlation(event: Any, invocation_id: str | None = None) -> tuple[str, dict[str, Any]]:

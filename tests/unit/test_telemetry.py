@@ -84,6 +84,7 @@ def test_a_larger_batch_takes_the_invocations_id_and_lists_its_events() -> None:
     cid, extra = correlation(_sqs(_bus_body("ev-1"), "not json", _bus_body("ev-3")), "inv-9")
     assert cid == "inv-9"
     assert extra == {"event_ids": ["ev-1", "m1", "ev-3"], "records": 3}  # an unreadable message by its id
+    assert correlation(LambdaFunctionEvent({"Records": []}, None), "inv-3") == ("inv-3", {})  # nothing to list
 
 
 def test_a_schedule_takes_its_eventbridge_event_id() -> None:
