@@ -36,7 +36,7 @@ from chalice.app import Blueprint, CloudWatchEvent, LambdaFunctionEvent, Request
 
 from chalicelib.bootstrap import container
 from chalicelib.metric_names import STAGE_DIMENSION, MetricSpec
-from chalicelib.redaction import mask
+from chalicelib.redaction import mask, mask_text
 
 # What the formatter builds itself (never personal data), left out of masking so ids stay exactly as they were.
 OWN_KEYS = frozenset({"level", "location", "timestamp", "service", "sampling_rate", "xray_trace_id",
@@ -190,11 +190,22 @@ def observe(event: Any, get_response: Callable[[Any], Any], provider: TraceProvi
                 subsegment.put_annotation("ColdStart", cold)
                 subsegment.put_annotation("CorrelationId", correlation_id)
                 answer = get_response(event)
+    except Exception as exc:
+        if isinstance(event, Request):
+            raise  # Chalice turns it into an answer (its view errors are 4xx)
+        logger.exception("invocation failed")  # masked, with the whole traceback
+        raise InvocationError(mask_text(f"{type(exc).__name__}: {exc}")) from None
     finally:
         logger.thread_safe_clear_keys()
     if isinstance(answer, Response):  # the caller can quote it when something went wrong
         answer.headers[CORRELATION_RESPONSE_HEADER] = correlation_id
     return answer
+
+
+class InvocationError(Exception):
+    """What a failed event or schedule invocation raises, so Lambda reports it and retries: the original error's
+    type and masked message only. Lambda's runtime writes a raised error to the log itself, unmasked; the original,
+    with its traceback, has gone through the logger first."""
 
 
 @bp.middleware("all")

@@ -9,15 +9,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from chalice.app import CloudWatchEvent, LambdaFunctionEvent, Request
+from chalice.app import BadRequestError, CloudWatchEvent, LambdaFunctionEvent, Request
 from chalice.test import Client
 
 from app import app
 from chalicelib import metric_names
 from chalicelib.bootstrap import container
 from chalicelib.handlers import telemetry
-from chalicelib.handlers.telemetry import client_correlation_id, correlation, emit, logger, observe, tracing_on
-from chalicelib.redaction import PHONE_MASK
+from chalicelib.handlers.telemetry import (
+    InvocationError,
+    client_correlation_id,
+    correlation,
+    emit,
+    logger,
+    observe,
+    tracing_on,
+)
+from chalicelib.redaction import NATIONAL_ID_MASK, PHONE_MASK
 
 
 def _request(headers: dict[str, str], request_id: str | None = "gw-req-1") -> Request:
@@ -113,14 +121,30 @@ def test_every_line_of_an_invocation_carries_its_id_and_no_personal_data(capsys:
     assert "correlation_id" not in _lines(capsys)[0]  # the keys end with the invocation
 
 
-def test_the_keys_end_even_when_the_handler_raises(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_invocation_is_logged_masked_and_lambda_sees_only_a_masked_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
     def handler(event: Any) -> str:
-        raise RuntimeError("DynamoDB said no")
+        raise RuntimeError("no dossier for CCCD 046190000123")
 
-    with pytest.raises(RuntimeError):
+    capsys.readouterr()
+    with pytest.raises(InvocationError) as raised:
         observe(_sqs(_bus_body("ev-5")), handler, None)
+    # what Lambda's runtime would write to the log on its own: no personal data, no chained original
+    assert str(raised.value) == f"RuntimeError: no dossier for CCCD {NATIONAL_ID_MASK}"
+    assert raised.value.__suppress_context__ and raised.value.__cause__ is None
+    (failed,) = _lines(capsys)
+    assert failed["message"] == "invocation failed" and failed["correlation_id"] == "ev-5"
+    assert "046190000123" not in json.dumps(failed) and "Traceback" in failed["exception"]
     logger.info("after")
-    assert "correlation_id" not in _lines(capsys)[-1]
+    assert "correlation_id" not in _lines(capsys)[-1]  # the keys end with the invocation, failed or not
+
+
+def test_an_http_error_reaches_chalice_as_it_was_raised() -> None:
+    def view(event: Any) -> str:
+        raise BadRequestError("nope")  # Chalice answers it 400: it must not become a 500
+
+    with pytest.raises(BadRequestError):
+        observe(_request({}), view, None)
 
 
 @dataclass
