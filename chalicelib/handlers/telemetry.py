@@ -23,13 +23,14 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.logging.types import LogRecord
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from chalice.app import Blueprint, CloudWatchEvent, LambdaFunctionEvent, Request, Response
@@ -142,12 +143,17 @@ class TraceProvider(Protocol):
     def in_subsegment(self, name: str) -> AbstractContextManager[Subsegment]: ...
 
 
-def tracing_on(environ: dict[str, str] | None = None) -> bool:
-    """As Powertools decides: on in Lambda (not under `chalice local` or SAM local) unless POWERTOOLS_TRACE_DISABLED."""
+def in_lambda(environ: Mapping[str, str] | None = None) -> bool:
+    """Running in Lambda itself, not under `chalice local` or SAM local."""
     env = os.environ if environ is None else environ
-    if env.get("POWERTOOLS_TRACE_DISABLED", "false").lower() in ("1", "true", "yes", "on"):
-        return False
     return bool(env.get("LAMBDA_TASK_ROOT")) and not env.get("AWS_SAM_LOCAL") and not env.get("AWS_CHALICE_CLI_MODE")
+
+
+def tracing_on(environ: Mapping[str, str] | None = None) -> bool:
+    """As Powertools decides: on in Lambda unless POWERTOOLS_TRACE_DISABLED."""
+    env = os.environ if environ is None else environ
+    disabled = env.get("POWERTOOLS_TRACE_DISABLED", "false").lower() in ("1", "true", "yes", "on")
+    return in_lambda(env) and not disabled
 
 
 @functools.cache
@@ -159,6 +165,19 @@ def tracer() -> TraceProvider | None:
 
     provider: TraceProvider = Tracer(patch_modules=PATCHED_MODULES).provider
     return provider
+
+
+# --- other loggers ---------------------------------------------------------------------------------------------
+
+
+def adopt_library_loggers(include: set[str] | None = None) -> None:
+    """Every other registered logger (botocore's, pynamodb's, urllib3's, ...) writes through this logger's handler:
+    JSON, masked. In Lambda their lines would otherwise reach the runtime's own handler as they are. (Chalice's app
+    logger has this logger's name, so it is this logger already.) Done on a container's first invocation, when
+    they exist; not outside Lambda, where they keep their own handlers."""
+    copy_config_to_registered_loggers(source_logger=logger, ignore_log_level=True, include=include)
+    # Powertools then adds a `name` key (the logger's name); a field of that name is masked as personal data.
+    logger.remove_keys(["name"])
 
 
 # --- the middleware ----------------------------------------------------------------------------------------------
@@ -179,6 +198,8 @@ def observe(event: Any, get_response: Callable[[Any], Any], provider: TraceProvi
     invocation_id, keys = _context_keys(event)
     correlation_id, first_line = correlation(event, invocation_id)
     cold, _cold[0] = _cold[0], False
+    if cold and in_lambda():
+        adopt_library_loggers()
     logger.thread_safe_append_keys(correlation_id=correlation_id, cold_start=cold, **keys)
     try:
         if first_line:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from chalicelib.bootstrap import container
 from chalicelib.handlers import telemetry
 from chalicelib.handlers.telemetry import (
     InvocationError,
+    adopt_library_loggers,
     client_correlation_id,
     correlation,
     emit,
@@ -25,7 +27,7 @@ from chalicelib.handlers.telemetry import (
     observe,
     tracing_on,
 )
-from chalicelib.redaction import NATIONAL_ID_MASK, PHONE_MASK
+from chalicelib.redaction import EMAIL_MASK, NATIONAL_ID_MASK, PHONE_MASK
 
 
 def _request(headers: dict[str, str], request_id: str | None = "gw-req-1") -> Request:
@@ -186,6 +188,16 @@ def test_a_traced_invocation_is_one_subsegment_annotated_with_its_correlation_id
 ])
 def test_tracing_is_on_only_in_lambda(env: dict[str, str], on: bool) -> None:
     assert tracing_on(env) is on
+
+
+def test_a_librarys_logger_writes_masked_json_once_adopted(capsys: pytest.CaptureFixture[str]) -> None:
+    library = logging.getLogger("dvc_test_library")  # stands for botocore, pynamodb, urllib3
+    adopt_library_loggers(include={"dvc_test_library"})
+    capsys.readouterr()
+    library.warning("retrying request for %s", "hoa.nguyen@gmail.com")
+    (line,) = _lines(capsys)
+    assert (line["level"], line["message"]) == ("WARNING", f"retrying request for {EMAIL_MASK}")
+    assert "name" not in line  # Powertools' `name` key is taken out again: a field of that name is masked
 
 
 def test_tests_never_load_the_xray_sdk() -> None:
