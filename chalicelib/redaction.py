@@ -9,7 +9,8 @@ so a message, an `extra` value, an exception's text or a traceback are all cover
 
 The patterns err towards masking: any 9- or 12-digit number standing alone is taken for an ID (an old CMND or a
 CCCD), so a bare 9-digit amount or an AWS account id in text is masked too; amounts in `extra` are numbers, which
-are never touched. A digit run glued to letters (`a994272793` inside an X-Ray trace id) is not a number and is left.
+are never touched. A digit run glued to letters (`a994272793` inside an X-Ray trace id) or after a dash (a UUID's
+last group) is not taken for one.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ PHONE_MASK = "[phone]"
 NATIONAL_ID_MASK = "[national-id]"
 FIELD_MASK = "[redacted]"
 
-# Not preceded or followed by a letter, digit or underscore (`\w` is Unicode-aware: Vietnamese letters count).
-_START, _END = r"(?<![\w+])", r"(?!\w)"
+# Not preceded or followed by a letter, digit or underscore (`\w` is Unicode-aware: Vietnamese letters count), nor
+# preceded by a dash: a UUID's last group (AWS's request and message ids) is 12 digits once in about 280.
+_START, _END = r"(?<![\w+-])", r"(?!\w)"
 _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 # Vietnamese numbers: a mobile is 0 + 9 digits (03x, 05x, 07x, 08x, 09x), a landline 0 + 10 digits (02xx ...);
 # internationally +84 / 84 / (+84) without the 0. Single spaces, dots or dashes may group the digits.

@@ -39,10 +39,11 @@ from chalicelib.bootstrap import container
 from chalicelib.metric_names import STAGE_DIMENSION, MetricSpec
 from chalicelib.redaction import mask, mask_text
 
-# What the formatter builds itself (never personal data), left out of masking so ids stay exactly as they were.
+# What the formatter and the middleware write themselves (never personal data), left out of masking so ids stay
+# exactly as they were.
 OWN_KEYS = frozenset({"level", "location", "timestamp", "service", "sampling_rate", "xray_trace_id",
                       "correlation_id", "function_name", "function_request_id", "function_arn",
-                      "function_memory_size", "cold_start"})
+                      "function_memory_size", "cold_start", "api_request_id", "event_ids"})
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):

@@ -42,6 +42,9 @@ KEPT = [
     "lệ phí 1.500.000.000 đồng",
     "1-5759e988-bd862e3fe1be46a994272793",  # an X-Ray trace id: digit runs glued to letters
     "c0a8e6f0-7d1b-4b57-9e1c-3f2b1a0c9d8e",
+    "c0a8e6f0-7d1b-4b57-9e1c-123456789012",  # a UUID whose last group is all digits (AWS request ids)
+    "a0a8e6f0-7d1b-4b57-9e1c-849123456789",
+    "019ac0b3f1e2046190000123a1b2c3d4e5f6",  # our ids: hex, the digit runs glued to letters
     "epoch 1764124295",  # 10 digits, no 0 or 84 in front
     "batch of 100 records, 3 failed",
     "0123",
