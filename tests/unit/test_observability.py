@@ -1,5 +1,6 @@
-"""The alarms, their topic and the dashboard watch exactly what exists: every function, table and queue has its
-alarms, and every metric they read is one the code emits or one AWS documents, with the dimensions it has."""
+"""The alarms, their topic and the dashboard (`infra/observability.py`, `dashboard.py`, `watched.py`) watch exactly
+what exists: every function, table and queue has its alarms, and every metric they read is one the code emits or one
+AWS documents, with the dimensions it has."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from chalice.constants import XRAY_POLICY
 
 from chalicelib import metric_names, topology
 from infra import cloudformation as cfn
+from infra import dashboard as dashboard_module
 from infra import observability as obs
+from infra import watched
 from infra.local.processes import ROOT
 
 STAGE = "prod"
@@ -110,7 +113,7 @@ def test_every_table_alarms_on_throttling_and_system_errors_over_every_operation
             assert len(alarms[logical_id]["Metrics"]) <= 20 and len(metrics) <= 10  # CloudWatch's limits
             for metric in metrics:
                 by_table.setdefault(_dims(metric)["TableName"], set()).add(_dims(metric)["Operation"])
-        assert by_table == {t.physical(STAGE): set(obs.DYNAMODB_OPERATIONS) for t in topology.TABLES}
+        assert by_table == {t.physical(STAGE): set(watched.DYNAMODB_OPERATIONS) for t in topology.TABLES}
 
 
 def test_the_api_alarms_name_the_api_as_chalice_deploys_it(alarms: dict[str, dict[str, Any]]) -> None:
@@ -156,7 +159,7 @@ def test_the_topic_is_the_stacks_own_unless_one_is_passed_and_an_email_may_subsc
 
 @pytest.fixture(scope="module")
 def dashboard(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    body = template["Resources"][obs.DASHBOARD_ID]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = template["Resources"][dashboard_module.DASHBOARD_ID]["Properties"]["DashboardBody"]["Fn::Sub"]
     return body, json.loads(body)
 
 
@@ -292,6 +295,6 @@ def test_the_saved_log_queries_read_every_functions_log_group(template: dict[str
 
 def test_a_misspelt_aws_metric_cannot_be_rendered() -> None:
     with pytest.raises(ValueError, match="not a metric AWS documents"):
-        obs.Watch("AWS/ApiGateway", "5xxError", (("ApiName", "dvc-cloud"), ("Stage", "prod")))
+        watched.Watch("AWS/ApiGateway", "5xxError", (("ApiName", "dvc-cloud"), ("Stage", "prod")))
     with pytest.raises(ValueError, match="not a metric AWS documents"):
-        obs.Watch("AWS/DynamoDB", "SystemErrors", (("TableName", "dvc-prod-dossiers"),))  # only per operation
+        watched.Watch("AWS/DynamoDB", "SystemErrors", (("TableName", "dvc-prod-dossiers"),))  # only per operation
