@@ -31,7 +31,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.logging.types import LogRecord
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import single_metric
+from aws_lambda_powertools.metrics.base import SingleMetric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from chalice.app import Blueprint, CloudWatchEvent, LambdaFunctionEvent, Request, Response
 
@@ -243,9 +243,13 @@ def emit(metric: MetricSpec, value: float, **dimensions: str) -> None:
     expected = set(metric.dimensions) - {STAGE_DIMENSION}
     if set(dimensions) != expected:
         raise ValueError(f"{metric.name} takes the dimensions {sorted(expected)}, not {sorted(dimensions)}")
-    if is_metrics_disabled():  # Powertools' `single_metric` itself prints whatever POWERTOOLS_METRICS_DISABLED says
+    if is_metrics_disabled():  # Powertools' `single_metric` prints whatever POWERTOOLS_METRICS_DISABLED says
         return
-    with single_metric(name=metric.name, unit=metric.unit, value=value, namespace=metric.namespace,
-                       default_dimensions={STAGE_DIMENSION: container().settings.stage, **dimensions}):
-        pass
+    # Not `single_metric`: it adds a `service` dimension from POWERTOOLS_SERVICE_NAME (set on every deployed
+    # function), and a metric is found only by its exact dimensions, which the alarms and the dashboard name.
+    line = SingleMetric(namespace=metric.namespace, service="")
+    line.add_metric(name=metric.name, unit=metric.unit, value=value)
+    for name, dimension in {STAGE_DIMENSION: container().settings.stage, **dimensions}.items():
+        line.add_dimension(name=name, value=dimension)
+    print(json.dumps(line.serialize_metric_set(), separators=(",", ":")), flush=True)
 

@@ -211,6 +211,7 @@ def _emitted(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 def test_emit_sends_the_metric_with_its_namespace_stage_and_dimensions(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "dvc-cloud")  # as on every deployed function
     capsys.readouterr()
     emit(metric_names.PAYMENTS_PENDING_TOO_LONG, 3)
     emit(metric_names.COMPLIANCE[metric_names.Headline.DOSSIERS_FILED], 2, tier="commune")
@@ -220,7 +221,9 @@ def test_emit_sends_the_metric_with_its_namespace_stage_and_dimensions(
     assert pending_meta["Dimensions"] == [["stage"]] and pending["stage"] == container().settings.stage
     assert pending["PaymentsPendingTooLong"] == [3.0]
     assert filed["_aws"]["CloudWatchMetrics"][0]["Namespace"] == metric_names.COMPLIANCE_NAMESPACE
+    # exactly the dimensions the alarms and the dashboard read: no `service` beside them
     assert sorted(filed["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["stage", "tier"]
+    assert [set(d) for d in filed["_aws"]["CloudWatchMetrics"][0]["Dimensions"]] == [{"stage", "tier"}]
 
 
 def test_emit_refuses_dimensions_the_metric_does_not_declare(monkeypatch: pytest.MonkeyPatch) -> None:
