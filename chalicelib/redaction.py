@@ -33,6 +33,8 @@ _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(_START + r"(?:\(\+84\)|\+84|84|0)[ .-]?[1-9](?:[ .-]?\d){8,9}" + _END)
 # A CCCD is 12 digits (province, century and sex, year of birth, serial), sometimes written in groups of 3;
 # an old CMND 9 digits.
+# What every phone number and ID number has at least: nine digits, single separators between them allowed.
+_NINE_DIGITS = re.compile(r"\d(?:[ .-]?\d){8}")
 _NATIONAL_ID = re.compile(_START + r"(?:\d{12}|\d{3} \d{3} \d{3} \d{3}|\d{9})" + _END)
 
 # Fields that hold personal data by definition (as the schemas and models name them), compared case-insensitively.
@@ -44,6 +46,8 @@ PERSONAL_FIELDS = frozenset({
 
 def mask_text(text: str) -> str:
     """`text` with every email address, phone number and national ID number replaced by a placeholder."""
+    if "@" not in text and not _NINE_DIGITS.search(text):
+        return text  # most strings of a log line: nothing any pattern could match, one search instead of three
     text = _EMAIL.sub(EMAIL_MASK, text)
     text = _PHONE.sub(PHONE_MASK, text)
     return _NATIONAL_ID.sub(NATIONAL_ID_MASK, text)
