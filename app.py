@@ -24,10 +24,12 @@ from chalicelib.handlers import (
     notify_events,
     postal_events,
     spreadsheet,
+    telemetry,
 )
 
 app = Chalice(app_name="dvc-cloud")
 app.api.binary_types.append(spreadsheet.XLSX)  # report exports: API Gateway passes them through as bytes
+app.register_blueprint(telemetry.bp)  # first, so outermost: logs, traces and correlation ids of every function
 app.register_blueprint(boundary.bp)  # the input policy and error shape every route inherits
 app.register_blueprint(api_system.bp)
 app.register_blueprint(api_dossiers.bp)

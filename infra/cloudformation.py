@@ -14,7 +14,7 @@ counters), the rules with their SQS targets and the queue policies letting Event
 mappings of the relay (table stream) and counters (queue) functions, the scheduled functions' failure destinations,
 a log group with a retention period per function, a least-privilege managed policy per function attached to its
 role (built from its row in `infra.access`: only the tables, indexes, bus, queues, buckets, parameters and secrets
-it touches, and its own log group), alarms on the dead-letter queues and on the age of queued events, and outputs.
+it touches, and its own log group), the alarms, their SNS topic and the dashboard (`infra/observability.py`), and outputs.
 Timeouts and reserved concurrency are Chalice's, per stage and function in `.chalice/config.json`; the queues'
 visibility timeouts and the queue mappings' maximum concurrency are read from there (`FunctionLimits`).
 
@@ -47,7 +47,7 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib import topology
 from chalicelib.handlers.gateway_errors import GATEWAY_RESPONSES
-from infra import access, gateway_stage, identity
+from infra import access, gateway_stage, identity, observability
 from infra.access import API_FUNCTION as API_FUNCTION
 from infra.provision import table_definition
 
@@ -70,11 +70,8 @@ ARCHIVE_RETENTION_DAYS = 365
 # dossier items, with their history); 90 days covers investigating a month's or a quarter's report and the
 # complaints that follow it, without paying to keep every debug line for years.
 LOG_RETENTION_DAYS = 90
-OLDEST_MESSAGE_ALARM_S = 300
 LAMBDA_VISIBILITY_FACTOR = 6  # AWS: a queue feeding a function should hide a message for 6 × its timeout
 MIN_MAPPING_CONCURRENCY = 2  # the smallest maximum concurrency an SQS mapping takes
-ALARM_TOPIC_PARAMETER = "AlarmTopicArn"
-HAS_ALARM_TOPIC = "HasAlarmTopic"
 
 
 def _ref(logical_id: str) -> dict[str, Any]:
@@ -527,42 +524,6 @@ def failure_queues(stage: str) -> dict[str, str]:
     return found
 
 
-def _alarm(name: str, queue: str, metric: str, threshold: int, description: str) -> dict[str, Any]:
-    return {
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmName": name,
-            "AlarmDescription": description,
-            "Namespace": "AWS/SQS",
-            "MetricName": metric,
-            "Dimensions": [{"Name": "QueueName", "Value": _arn(queue, "QueueName")}],
-            "Statistic": "Maximum",
-            "Period": 60,
-            "EvaluationPeriods": 1,
-            "Threshold": threshold,
-            "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
-            "AlarmActions": {"Fn::If": [HAS_ALARM_TOPIC, [_ref(ALARM_TOPIC_PARAMETER)], _ref("AWS::NoValue")]},
-        },
-    }
-
-
-def _alarms(stage: str) -> dict[str, Any]:
-    alarms: dict[str, Any] = {}
-    for logical_id, physical in failure_queues(stage).items():
-        alarms[f"{logical_id}NotEmptyAlarm"] = _alarm(
-            f"{physical}-not-empty", logical_id, "ApproximateNumberOfMessagesVisible", 0,
-            f"Messages failed and wait in {physical}: inspect, fix, redrive.",
-        )
-    for mapping in topology.QUEUE_MAPPINGS:
-        logical_id, physical = queue_id(mapping.queue), mapping.queue.physical(stage)
-        alarms[f"{logical_id}OldestMessageAlarm"] = _alarm(
-            f"{physical}-oldest-message", logical_id, "ApproximateAgeOfOldestMessage", OLDEST_MESSAGE_ALARM_S,
-            f"The {mapping.function} function is falling behind on {physical}.",
-        )
-    return alarms
-
-
 def _outputs() -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     for table in topology.TABLES:
@@ -602,7 +563,8 @@ def render(stage: str, *, limits: dict[str, FunctionLimits] | None = None) -> di
         resources[log_group_id(function)] = _log_group(function)
         resources[policy_id(function)] = _policy(function, stage)
     resources |= identity.resources(stage)
-    resources |= _alarms(stage)
+    observed = observability.section(stage)  # alarms, their topic, the dashboard, X-Ray's permissions
+    resources |= observed["Resources"]
     clashes = set(resources) & CHALICE_LOGICAL_IDS
     if clashes:
         raise ValueError(f"logical ids would replace Chalice's own resources: {sorted(clashes)}")
@@ -613,16 +575,10 @@ def render(stage: str, *, limits: dict[str, FunctionLimits] | None = None) -> di
         raise ValueError(f"only {sorted(CHALICE_EXTENSIONS)} of Chalice's resources may be extended")
     resources |= extensions
     return {
-        "Parameters": {
-            ALARM_TOPIC_PARAMETER: {
-                "Type": "String",
-                "Default": "",
-                "Description": "SNS topic the alarms notify; empty for none.",
-            }
-        },
-        "Conditions": {HAS_ALARM_TOPIC: {"Fn::Not": [{"Fn::Equals": [_ref(ALARM_TOPIC_PARAMETER), ""]}]}},
+        "Parameters": observed["Parameters"],
+        "Conditions": observed["Conditions"],
         "Resources": resources,
-        "Outputs": _outputs(),
+        "Outputs": _outputs() | observed["Outputs"],
     }
 
 

@@ -15,6 +15,8 @@ from tests.support import Api
 # The counters consumer's embedded metrics are log lines on stdout: in a test run, from the pollers' threads, they
 # would land between the tests' output. `tests/unit/test_live_metrics.py` turns them on for itself.
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+# No X-Ray daemon here; Powertools would turn tracing off outside Lambda anyway, this says so explicitly.
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from enum import Enum
 
 from .calendar import month_of
 from .events import DomainEvent, DossierChanged, DossierSubmitted, spec_of
@@ -125,29 +126,41 @@ class ApplyStats:
 
 # --- live metrics for the console -------------------------------------------------------------------------------
 
-LIVE_NAMESPACE = "DVC/Compliance"
+
+class Headline(str, Enum):
+    """The headline figures the administrators' dashboard shows live, by tier: each value is the CloudWatch metric
+    name the counters consumer emits (`chalicelib/metric_names.py` gives them their namespace and dimensions)."""
+
+    DOSSIERS_FILED = "DossiersFiled"
+    DOSSIERS_FILED_ONLINE = "DossiersFiledOnline"
+    FINISHED_ON_TIME = "FinishedOnTime"
+    FINISHED_LATE = "FinishedLate"
+    PAYMENT_TRANSACTIONS = "PaymentTransactions"
+    PAYMENT_TRANSACTIONS_ONLINE = "PaymentTransactionsOnline"
+    DOSSIERS_PAID_ONLINE = "DossiersPaidOnline"
 
 
-def headline(events: Iterable[DomainEvent]) -> Counter[tuple[str, str]]:
-    """The headline figures these events add, as (CloudWatch metric name, the agency's tier) → amount: what the
-    administrators' dashboard shows live. The exact figures are the counters; these follow them, event by event."""
-    out: Counter[tuple[str, str]] = Counter()
+def headline(events: Iterable[DomainEvent]) -> Counter[tuple[Headline, str]]:
+    """The headline figures these events add, as (figure, the agency's tier) → amount: what the administrators'
+    dashboard shows live. The exact figures are the counters; these follow them, event by event."""
+    out: Counter[tuple[Headline, str]] = Counter()
     for event in events:
-        names: list[str] = []
+        names: list[Headline] = []
         if isinstance(event, DossierSubmitted):
-            names.append("DossiersFiled")
+            names.append(Headline.DOSSIERS_FILED)
             if event.channel == "online":
-                names.append("DossiersFiledOnline")
+                names.append(Headline.DOSSIERS_FILED_ONLINE)
         else:
             for metric in metrics_of(event):
                 if metric.name == "finished":
-                    names.append("FinishedOnTime" if metric.label("on_time") == "true" else "FinishedLate")
+                    on_time = metric.label("on_time") == "true"
+                    names.append(Headline.FINISHED_ON_TIME if on_time else Headline.FINISHED_LATE)
                 elif metric.name == "payment":
-                    names.append("PaymentTransactions")
+                    names.append(Headline.PAYMENT_TRANSACTIONS)
                     if metric.label("via") == "online":
-                        names.append("PaymentTransactionsOnline")
+                        names.append(Headline.PAYMENT_TRANSACTIONS_ONLINE)
                 elif metric.name == "dossier_paid_online":
-                    names.append("DossiersPaidOnline")
+                    names.append(Headline.DOSSIERS_PAID_ONLINE)
         for name in names:
             out[(name, event.agency_level)] += 1
     return out

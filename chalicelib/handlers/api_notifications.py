@@ -23,7 +23,9 @@ from chalicelib.handlers.http import (
     query_params,
 )
 from chalicelib.handlers.params import CURSOR, LIMIT
+from chalicelib.handlers.telemetry import emit
 from chalicelib.integrations.messaging_config import ReceiptSignatureError
+from chalicelib.metric_names import DELIVERY_RECEIPTS_REJECTED
 from chalicelib.services import inbox
 from chalicelib.services.delivery_receipts import apply_receipt
 
@@ -106,6 +108,7 @@ def delivery_receipt(provider: str) -> dict[str, Any]:
         c.messaging.verify_receipt(provider, raw if isinstance(raw, bytes) else raw.encode("utf-8"), header_params(bp))
     except ReceiptSignatureError as exc:
         logger.warning("delivery receipt refused", extra={"provider": provider, "why": str(exc)})
+        emit(DELIVERY_RECEIPTS_REJECTED, 1)
         raise UnauthorizedError(SIGNATURE_INVALID, code="WEBHOOK_SIGNATURE_INVALID") from exc
     body = json_body(bp, "delivery-receipt.v1.json")
     result = apply_receipt(provider, body["reference"], body["status"], c.notifications, c.counters)

@@ -26,8 +26,10 @@ from chalicelib.handlers.http import (
     request_id,
 )
 from chalicelib.handlers.params import AGENCY_CODE, DOSSIER_ID, LIMIT
+from chalicelib.handlers.telemetry import emit
 from chalicelib.handlers.views import postal_queue_view, postal_task_view
 from chalicelib.integrations.postal_partner import SignatureError
+from chalicelib.metric_names import POSTAL_CALLBACKS_REJECTED
 from chalicelib.services import postal
 
 bp = Blueprint(__name__)
@@ -62,6 +64,7 @@ def postal_event(partner: str) -> dict[str, Any]:
         c.postal_webhooks.verify(partner, raw if isinstance(raw, bytes) else raw.encode("utf-8"), headers)
     except SignatureError as exc:
         logger.warning("postal callback refused", extra={"partner": partner, "why": str(exc)})
+        emit(POSTAL_CALLBACKS_REJECTED, 1)
         raise UnauthorizedError(NOT_SIGNED, code="WEBHOOK_SIGNATURE_INVALID") from exc
     body = json_body(bp, "postal-event.v1.json")
     answer = postal.apply_callback(partner, headers["webhook-id"], body, c.unit_of_work, now=c.now(),

@@ -9,20 +9,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, SQSEvent
 from chalice.app import Blueprint
 
 from chalicelib.bootstrap import container
-from chalicelib.domain.counting import LIVE_NAMESPACE, headline
+from chalicelib.domain.counting import headline
 from chalicelib.domain.events import DomainEvent, known_schema
+from chalicelib.handlers.telemetry import emit, logger
+from chalicelib.metric_names import COMPLIANCE, EVENTS_COUNTED, EVENTS_RELAYED, RELAY_RECORDS_FAILED, TIER_DIMENSION
 from chalicelib.services.counting import IncomingEvent, count_batch
 from chalicelib.services.relay import OutboxRecord, relay
 from chalicelib.topology import COUNTERS_MAPPING, OUTBOX_KIND, RELAY_MAPPING
 
 bp = Blueprint(__name__)
-logger = Logger(service="dvc-events")
 
 
 def _outbox_records(event: dict[str, Any]) -> list[OutboxRecord]:
@@ -58,6 +57,8 @@ def relay_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         extra={"published": result.published, "failed": len(result.failed_record_ids),
                "invalid": len(result.invalid_record_ids)},
     )
+    emit(EVENTS_RELAYED, result.published)
+    emit(RELAY_RECORDS_FAILED, len(result.failed_record_ids) + len(result.invalid_record_ids))
     return {"batchItemFailures": [{"itemIdentifier": rid} for rid in result.failed_record_ids]}
 
 
@@ -76,10 +77,8 @@ def _incoming(event: dict[str, Any]) -> tuple[list[IncomingEvent], list[str]]:
 def emit_headline(applied: list[DomainEvent]) -> None:
     """CloudWatch embedded metrics (one log line each, no API call) for the events counted now, by tier: the
     dashboard's live headline figures. A redelivered event was not applied, so it adds nothing here either."""
-    for (name, tier), amount in sorted(headline(applied).items()):
-        with single_metric(name=name, unit=MetricUnit.Count, value=amount, namespace=LIVE_NAMESPACE,
-                           default_dimensions={"tier": tier}):
-            pass
+    for (figure, tier), amount in sorted(headline(applied).items()):
+        emit(COMPLIANCE[figure], amount, **{TIER_DIMENSION: tier})
 
 
 @bp.lambda_function(name=COUNTERS_MAPPING.function)
@@ -93,5 +92,6 @@ def counters_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         extra={"applied": stats.events_applied, "skipped": stats.events_skipped, "failed": len(failed),
                "transactions": stats.transactions, "counter_writes": stats.counter_writes},
     )
+    emit(EVENTS_COUNTED, stats.events_applied)
     emit_headline(result.applied)
     return {"batchItemFailures": [{"itemIdentifier": mid} for mid in failed]}

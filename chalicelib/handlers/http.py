@@ -13,17 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from chalice.app import Blueprint, Response
 
 from chalicelib.auth import actor_from_header
 from chalicelib.bootstrap import container
 from chalicelib.domain import errors
 from chalicelib.domain.history import Actor
+from chalicelib.handlers.telemetry import logger as logger  # the one logger, re-exported for the routes
 from chalicelib.input_policy import parse_json
 from chalicelib.validation import nfc, validate
-
-logger = Logger(service="dvc-api")
 
 STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.ValidationError: 400,

@@ -6,16 +6,16 @@ import os
 from typing import Any
 
 from anyascii import anyascii
-from aws_lambda_powertools import Logger
 from chalice.app import Blueprint
 
 from chalicelib.bootstrap import Container, container
 from chalicelib.handlers.events import _incoming
+from chalicelib.handlers.telemetry import emit, logger
+from chalicelib.metric_names import NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT
 from chalicelib.services.notifications import Notifier, notify_batch
 from chalicelib.topology import NOTIFICATIONS_MAPPING
 
 bp = Blueprint(__name__)
-logger = Logger(service="dvc-notify")
 
 
 def notifier(c: Container) -> Notifier:
@@ -41,4 +41,6 @@ def notifications_handler(event: dict[str, Any], context: Any) -> dict[str, Any]
     logger.info("notified", extra={"notices_created": result.created, "notices_sent": result.sent,
                                    "notices_failed": result.failed, "notices_repeated": result.repeated,
                                    "skipped_events": result.skipped_events, "failed_messages": len(failed)})
+    emit(NOTIFICATIONS_SENT, result.sent)
+    emit(NOTIFICATIONS_FAILED, result.failed)
     return {"batchItemFailures": [{"itemIdentifier": mid} for mid in failed]}

@@ -7,18 +7,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from chalice.app import Blueprint
 
 from chalicelib.bootstrap import container
 from chalicelib.domain.events import ROUTED_TO, Consumer, known_schema
+from chalicelib.handlers.telemetry import logger
 from chalicelib.services.postal import request_for_messages
 from chalicelib.topology import POSTAL_MAPPING
 from chalicelib.validation import conforms
 
 bp = Blueprint(__name__)
-logger = Logger(service="dvc-postal")
 
 
 @bp.lambda_function(name=POSTAL_MAPPING.function)

@@ -289,29 +289,6 @@ def test_no_policy_grants_a_wildcard_resource_on_data_services(template: dict[st
     assert wildcard_grants([{"Effect": "Allow", "Action": "events:*", "Resource": "arn:aws:events:*:*:event-bus/*"}])
 
 
-def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
-    alarms = [a["Properties"] for a in _of_type(template, "AWS::CloudWatch::Alarm").values()]
-
-    def watched(metric: str) -> dict[str, Any]:
-        return {
-            a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: a
-            for a in alarms
-            if a["MetricName"] == metric and a["Namespace"] == "AWS/SQS"
-        }
-
-    visible = watched("ApproximateNumberOfMessagesVisible")
-    for spec in topology.QUEUES:
-        alarm = visible[cfn.dlq_id(spec)]
-        assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
-    for stream_mapping in topology.STREAM_MAPPINGS:
-        assert cfn.queue_id(stream_mapping.on_failure) in visible  # where failed stream batches land
-    for schedule in topology.SCHEDULES:
-        assert cfn.queue_id(schedule.on_failure) in visible  # where failed scheduled runs land
-    age = watched("ApproximateAgeOfOldestMessage")
-    alarm = age[cfn.queue_id(topology.COUNTERS_QUEUE)]
-    assert alarm["Threshold"] == 300 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
-
-
 def test_outputs_name_the_tables_bus_and_queues(template: dict[str, Any]) -> None:
     values = [o["Value"] for o in template["Outputs"].values()]
     for spec in topology.TABLES:

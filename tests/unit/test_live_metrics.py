@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.counting import LIVE_NAMESPACE, fold, headline
+from chalicelib.bootstrap import container
+from chalicelib.domain.counting import fold, headline
 from chalicelib.domain.events import EventType
+from chalicelib.metric_names import COMPLIANCE_NAMESPACE
 from chalicelib.services.counting import IncomingEvent, count_batch
 from tests import samples
 from tests.fakes import InMemoryCounters
@@ -51,8 +53,9 @@ def test_the_consumer_emits_only_what_it_counted_now(capsys: pytest.CaptureFixtu
     assert len(first.applied) == 3
     emit_headline(first.applied)
     (filed, online) = sorted(_emitted(capsys), key=lambda m: str(m["_aws"]["CloudWatchMetrics"][0]["Metrics"]))
-    assert filed["_aws"]["CloudWatchMetrics"][0]["Namespace"] == LIVE_NAMESPACE
+    assert filed["_aws"]["CloudWatchMetrics"][0]["Namespace"] == COMPLIANCE_NAMESPACE
     assert (filed["DossiersFiled"], filed["tier"], online["DossiersFiledOnline"]) == ([3.0], "commune", [3.0])
+    assert filed["stage"] == online["stage"] == container().settings.stage  # stages never mix their figures
     again = count_batch(batch, counters)  # redelivered: counted before, so nothing to show either
     assert again.applied == [] and fold([]) == {}
     emit_headline(again.applied)
