@@ -20,7 +20,7 @@ from typing import Any
 
 from chalicelib import topology
 from infra import cloudformation as cfn
-from infra import package
+from infra import observability, package
 
 SERVERLESS_RULES = "cfn_lint_serverless.rules"  # the `cfn-lint-serverless` package (awslabs/serverless-rules)
 
@@ -42,6 +42,9 @@ WAIVERS: tuple[Waiver, ...] = (
     Waiver("ES1007", lambda: [cfn.function_id(s.function) for s in topology.SCHEDULES],
            "the schedule's on-failure destination is the separate AWS::Lambda::EventInvokeConfig "
            "`{Function}EventInvokeConfig` (tests/unit/test_cloudformation.py); the rule reads only SAM's property"),
+    Waiver("ES7000", lambda: [observability.ALARM_SUBSCRIPTION_ID],
+           "the optional e-mail subscription of the alarm topic: an alarm whose e-mail bounced stays in ALARM in "
+           "CloudWatch with its history, so a dead-letter queue would keep only copies of what the console shows"),
 )
 
 
