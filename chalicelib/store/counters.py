@@ -88,6 +88,10 @@ class CounterTable:
         self._model = model
         self._keep_for = keep_for
         self._clock = now
+        # The shadow is read back right after it is written (the rebuild compares what it stored): strongly consistent
+        # reads, or DynamoDB may answer from a replica that has not seen the write. Reports read the live table
+        # eventually consistent, at half the price: an increment a second old may be missing, as it may be in flight.
+        self._consistent = keep_for is not None
 
     def _item(self, scope: str, period: str, metric: str, value: int) -> CounterModel:
         item = self._model(scope, counter_sk(period, metric), value=value)
@@ -107,7 +111,8 @@ class CounterTable:
                 years.add((key.scope, year_of(key.period)))
         written = len(totals)
         for scope, year in sorted(years):
-            sums = self._query_months(scope, [f"{year}-{m:02d}" for m in range(1, MONTHS_IN_YEAR + 1)])
+            # the months just written: a strongly consistent read, or the rollup could miss them
+            sums = self._query_months(scope, [f"{year}-{m:02d}" for m in range(1, MONTHS_IN_YEAR + 1)], consistent=True)
             with storage_errors(), self._model.batch_write() as batch:
                 for metric, value in sorted(sums.items()):
                     batch.save(self._item(scope, year, metric, value))
@@ -130,19 +135,19 @@ class CounterTable:
         return self.put_totals(Counter({key: value for key, value in totals.items()
                                         if key.scope == scope and key.period in wanted}))
 
-    def _query(self, scope: str, condition: Any) -> Iterator[tuple[str, str, int]]:
+    def _query(self, scope: str, condition: Any, consistent: bool = False) -> Iterator[tuple[str, str, int]]:
         """(period, metric, value) of the scope's counters whose sort key meets `condition`, as DynamoDB pages them."""
         with storage_errors():
-            for item in self._model.query(scope, condition):
+            for item in self._model.query(scope, condition, consistent_read=consistent or self._consistent):
                 period, _, metric = item.sk.partition("#")
                 yield period, metric, int(item.value)
 
-    def _query_months(self, scope: str, months: Sequence[str]) -> Counter[str]:
+    def _query_months(self, scope: str, months: Sequence[str], consistent: bool = False) -> Counter[str]:
         """The sum over `months` of the scope's month counters: one range query from the first to the last."""
         wanted = set(months)
         span = self._model.sk.between(f"{min(months)}#", f"{max(months)}{PERIOD_END}")
         sums: Counter[str] = Counter()
-        for period, metric, value in self._query(scope, span):
+        for period, metric, value in self._query(scope, span, consistent):
             if period in wanted:
                 sums[metric] += value
         return sums

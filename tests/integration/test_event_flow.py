@@ -16,7 +16,7 @@ from chalicelib.domain.counting import CounterKey, agency_scope, aggregate, fold
 from chalicelib.domain.events import DossierSubmitted, from_detail
 from chalicelib.domain.metrics import Metric
 from chalicelib.store.counters import CounterTable
-from chalicelib.store.models import ShadowCounterModel
+from chalicelib.store.models import CounterModel, ShadowCounterModel
 from chalicelib.topology import COUNTERS_QUEUE, EVENT_SOURCE
 from infra.local.stack import LocalStack
 from tests.support import Api, commune, submission, wait_for
@@ -201,3 +201,18 @@ def test_a_year_is_read_from_its_rollup_and_equals_its_months(stack: LocalStack)
     shadow.replace(agency_scope(seeded), months, aggregate(other))  # the recount replaces what an older one wrote
     assert shadow.read(agency_scope(seeded), months) == year
     assert shadow.read(agency_scope(seeded), ["2025-03"]) == CounterTable().read(agency_scope(seeded), ["2025-03"])
+
+    # The shadow is read back right after it is written: strongly consistent; reports read the live table eventually
+    asked: list[tuple[str, bool]] = []
+    for model in (CounterModel, ShadowCounterModel):
+        client = model._get_connection().connection.client
+        client.meta.events.register("before-parameter-build.dynamodb.Query", lambda params, **_: asked.append(
+            (params["TableName"], bool(params.get("ConsistentRead")))), unique_id="consistency-probe")
+    try:
+        shadow.read(agency_scope(seeded), months)
+        CounterTable().read(agency_scope(seeded), months)
+    finally:
+        for model in (CounterModel, ShadowCounterModel):
+            model._get_connection().connection.client.meta.events.unregister(
+                "before-parameter-build.dynamodb.Query", unique_id="consistency-probe")
+    assert asked == [(ShadowCounterModel.Meta.table_name, True), (CounterModel.Meta.table_name, False)]
