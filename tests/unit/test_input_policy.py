@@ -284,3 +284,26 @@ def test_a_deep_path_is_clipped_in_the_error() -> None:
     node["x"] = "\x00"
     error = refused(json.dumps(body).encode())
     assert len(json.dumps(error.details)) + len(error.message) < 600
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for _ in range(depth):
+        out = {"a": out}
+    return out
+
+
+@pytest.mark.parametrize("event", [
+    [], "2026-11", None, 10**400, {"period": "2026-1\ud800"}, {"period": "２０２６-１１"}, {"period": 2026},
+    {"period": "2026", "compare": ["A" * 5000]}, {"period": "2026", "compare": [[[[]]]]}, _nested(5000),
+    {"period": "2026", "extra": _nested(5000)},
+], ids=["list", "string", "null", "huge-int", "lone-surrogate", "fullwidth-digits", "number", "long-code",
+        "nested-compare", "deep", "deep-extra"])
+def test_the_rebuild_function_refuses_hostile_events_before_reading_anything(event: Any) -> None:
+    """The rebuild's own Lambda is invoked directly, not through the boundary: its schema check answers the API's
+    error shape, and it comes before the container (no table is read or written)."""
+    from chalicelib.topology import REBUILD_FUNCTION
+
+    answer = app.handler_map[REBUILD_FUNCTION](event, None)
+    assert answer["error"]["code"] == "VALIDATION_FAILED"
+    json.dumps(answer)  # serialisable as it is returned
